@@ -1,0 +1,3 @@
+//! Pure statistics for zigquant, defined exactly as in `shared/ANALYTICS.md`.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]

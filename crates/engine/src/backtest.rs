@@ -1,0 +1,1 @@
+//! The `backtest` command's engine: ANALYTICS.md §10 semantics over OHLCV bars.

@@ -1,0 +1,2 @@
+//! Metric primitives, the zigquant metric catalogue and the exposition encoders.
+#![deny(missing_docs)]
