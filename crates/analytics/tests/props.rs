@@ -1,0 +1,139 @@
+//! Property tests: the incremental `live` state equals the batch functions after every push,
+//! and the FIFO book conserves money.
+
+use proptest::prelude::*;
+use zigquant_analytics::live::{EquityStats, ReturnStats};
+use zigquant_analytics::returns::*;
+use zigquant_analytics::trades::*;
+
+/// Relative 1e-9 for finite values; non-finite values must be exactly equal (NaN == NaN).
+fn same(a: f64, b: f64) -> bool {
+    if a.is_finite() && b.is_finite() {
+        (a - b).abs() <= 1e-9 * a.abs().max(b.abs()) || a == b
+    } else {
+        a.is_nan() && b.is_nan() || a == b
+    }
+}
+
+/// Returns with ties (a small grid), wide values, total losses and non-finite values mixed in.
+fn a_return() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        4 => -0.5f64..0.5,
+        3 => prop::sample::select(vec![-0.02, -0.01, 0.0, 0.01, 0.02, 0.1]),
+        1 => -0.99f64..3.0,
+        1 => prop::sample::select(vec![f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -1.0]),
+    ]
+}
+
+fn check_live(live: &ReturnStats, hist: &[f64], p: f64) -> Result<(), TestCaseError> {
+    let pairs = [
+        ("sharpe", live.sharpe(), sharpe(hist, p)),
+        ("cagr", live.cagr(), cagr(hist, p)),
+        ("calmar", live.calmar(), calmar(hist, p)),
+        ("max_drawdown", live.max_drawdown(), max_drawdown(hist)),
+        ("var_95", live.var_95(), var_95(hist)),
+        ("cvar_95", live.cvar_95(), cvar_95(hist)),
+    ];
+    for (name, l, b) in pairs {
+        prop_assert!(
+            same(l, b),
+            "{name}: live {l:e} batch {b:e} n={}",
+            hist.len()
+        );
+        prop_assert!(!(l == 0.0 && l.is_sign_negative()), "{name} is -0.0");
+    }
+    prop_assert_eq!(
+        live.returns_len(),
+        hist.iter().filter(|v| v.is_finite()).count()
+    );
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn live_returns_equal_batch_after_every_push(
+        xs in prop::collection::vec(a_return(), 0..250),
+        p in prop::sample::select(vec![252.0, 365.0]),
+    ) {
+        let mut live = ReturnStats::new(p);
+        check_live(&live, &[], p)?;
+        for i in 0..xs.len() {
+            live.push(xs[i]);
+            check_live(&live, &xs[..=i], p)?;
+        }
+    }
+
+    #[test]
+    fn live_equity_equals_batch_on_simple_returns(
+        eq in prop::collection::vec(prop_oneof![
+            8 => 50.0f64..150.0,
+            2 => prop::sample::select(vec![100.0, 101.0, 99.0]),
+            1 => prop::sample::select(vec![0.0, f64::NAN, f64::INFINITY]),
+        ], 0..200),
+    ) {
+        let mut live = EquityStats::new(365.0);
+        for i in 0..eq.len() {
+            live.push(eq[i]);
+            let r = simple_returns(&eq[..=i]);
+            check_live(live.returns(), &r, 365.0)?;
+            prop_assert!(same(live.sharpe(), sharpe(&r, 365.0)));
+        }
+    }
+
+    #[test]
+    fn long_live_series_stays_in_agreement(
+        xs in prop::collection::vec(-0.05f64..0.05, 2000..4000),
+    ) {
+        let mut live = ReturnStats::new(252.0);
+        for x in &xs {
+            live.push(*x);
+        }
+        check_live(&live, &xs, 252.0)?;
+    }
+
+    #[test]
+    fn cvar_is_at_least_var_and_drawdown_is_a_fraction(
+        xs in prop::collection::vec(a_return(), 0..300),
+    ) {
+        let (v, c, d) = (var_95(&xs), cvar_95(&xs), max_drawdown(&xs));
+        if !v.is_nan() {
+            prop_assert!(c >= v, "cvar {c} < var {v}");
+            prop_assert!((0.0..=1.0).contains(&d), "drawdown {d}");
+        }
+    }
+
+    #[test]
+    fn fifo_pnl_plus_open_value_equals_cash_accounting(
+        fills in prop::collection::vec((
+            any::<bool>(),
+            prop::sample::select(vec![0.1, 0.2, 0.3, 0.5, 1.0, 1.5, 2.0, 3.0]),
+            50.0f64..150.0,
+        ), 0..60),
+        fee_rate in prop::sample::select(vec![0.0, 0.001, 0.01]),
+        mark in 50.0f64..150.0,
+    ) {
+        let mut book = FifoBook::new();
+        let mut stats = TradeStats::default();
+        let (mut cash, mut position, mut fees_paid) = (0.0, 0.0, 0.0);
+        for (t, (buy, qty, price)) in fills.iter().enumerate() {
+            let side = if *buy { Side::Buy } else { Side::Sell };
+            let fee = fee_rate * qty * price;
+            for trade in book.apply(&Fill { side, qty: *qty, price: *price, fee, time_ms: t as i64 }) {
+                prop_assert!(trade.qty > 0.0);
+                stats.record(&trade);
+            }
+            cash -= side.sign() * qty * price + fee;
+            position += side.sign() * qty;
+            fees_paid += fee;
+        }
+        let scale = 1e-9 * (1.0 + fills.iter().map(|f| f.1 * f.2).sum::<f64>());
+        prop_assert!((book.position() - position).abs() <= 1e-9, "{} vs {}", book.position(), position);
+        let books = stats.total_realized_pnl() + book.unrealized_pnl(mark) - book.open_entry_fees();
+        let cash_equity = cash + position * mark;
+        prop_assert!((books - cash_equity).abs() <= scale, "{books} vs {cash_equity}");
+        prop_assert!((stats.total_fees() + book.open_entry_fees() - fees_paid).abs() <= scale);
+        prop_assert_eq!(stats.closed(), stats.wins() + stats.losses() + stats.breakevens());
+    }
+}
