@@ -1,2 +1,31 @@
 //! Metric primitives, the zigquant metric catalogue and the exposition encoders.
+//!
+//! * [`metrics`]: what is measured ([`Counter`], [`Gauge`], [`Histogram`]).
+//! * [`label`] and [`family`]: bounded label sets ([`LabelDomain`]) and labelled families
+//!   ([`Family`]); an unknown label value maps to the domain's fallback, so the number of series
+//!   is bounded by construction.
+//! * [`registry`]: the set of families a scrape encodes.
+//! * [`encoding`]: how it is written (Prometheus text 0.0.4 and OpenMetrics 1.0.0).
+//! * [`catalogue`]: the zigquant metric catalogue of DESIGN.md.
+//! * [`process`]: process metrics read from `/proc/self` at each scrape.
+//! * [`alloc`]: a counting global allocator for `zigquant_memory_bytes{type="heap"}`.
 #![deny(missing_docs)]
+
+pub mod alloc;
+pub mod catalogue;
+pub mod encoding;
+pub mod error;
+pub mod family;
+mod hash;
+pub mod label;
+pub mod metrics;
+pub mod process;
+pub mod registry;
+
+pub use catalogue::{Catalogue, CatalogueConfig};
+pub use encoding::Format;
+pub use error::MetricsError;
+pub use family::{Family, Metric};
+pub use label::LabelDomain;
+pub use metrics::{Counter, Gauge, Histogram};
+pub use registry::Registry;

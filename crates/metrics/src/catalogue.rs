@@ -1,0 +1,344 @@
+//! The zigquant metric catalogue of DESIGN.md: every family, its labels' bounded domains, its
+//! HELP text. Names, types and labels here are a contract; do not rename or relabel.
+
+use std::sync::Arc;
+
+use crate::{Counter, Family, Format, Gauge, Histogram, LabelDomain, MetricsError, Registry};
+
+/// What the catalogue needs to know about the deployment: the label values that are legitimate
+/// (everything else maps to a fallback) and the histogram buckets.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CatalogueConfig {
+    /// Strategy names (`manual` is always added; unknown -> `other`).
+    pub strategies: Vec<String>,
+    /// Trading pairs (unknown -> `other`).
+    pub pairs: Vec<String>,
+    /// Exchanges (unknown -> `other`).
+    pub exchanges: Vec<String>,
+    /// API route templates, e.g. `/api/v1/orders/{id}` (unknown -> `unmatched`).
+    pub routes: Vec<String>,
+    /// Buckets of `zigquant_order_latency_seconds`.
+    pub order_latency_buckets: Vec<f64>,
+    /// Buckets of `zigquant_api_latency_seconds`.
+    pub api_latency_buckets: Vec<f64>,
+    /// The `version` label of `zigquant_build_info`.
+    pub version: String,
+}
+
+impl CatalogueConfig {
+    /// Default latency buckets in seconds, including the story's 0.01, 0.05, 0.1, 0.5 and 1.
+    pub fn default_buckets() -> Vec<f64> {
+        vec![
+            0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+        ]
+    }
+}
+
+impl Default for CatalogueConfig {
+    fn default() -> Self {
+        Self {
+            strategies: Vec::new(),
+            pairs: Vec::new(),
+            exchanges: Vec::new(),
+            routes: Vec::new(),
+            order_latency_buckets: Self::default_buckets(),
+            api_latency_buckets: Self::default_buckets(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        }
+    }
+}
+
+/// HTTP methods the API metrics keep apart; anything else is `OTHER`.
+pub const HTTP_METHODS: [&str; 7] = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"];
+/// Order rejection reasons of `zigquant_order_rejections_total`.
+pub const REJECTION_REASONS: [&str; 6] = [
+    "insufficient_balance",
+    "invalid_quantity",
+    "exchange_disconnected",
+    "risk_limit",
+    "unknown_pair",
+    "other",
+];
+
+/// Every metric zigquant exports, as typed handles, plus the registry that encodes them.
+///
+/// Trading code records through the public fields; the `/metrics` handler calls
+/// [`Catalogue::encode`]. Labelled fields take their values in the order of the comment.
+pub struct Catalogue {
+    registry: Registry,
+    /// `zigquant_trades_total{strategy,pair,side}`: fills executed.
+    pub trades_total: Family<Counter>,
+    /// `zigquant_trade_pnl{strategy,pair}`: cumulative realized PnL, net of fees.
+    pub trade_pnl: Family<Gauge>,
+    /// `zigquant_win_rate{strategy}`: winning / closed round trips, 0..1.
+    pub win_rate: Family<Gauge>,
+    /// `zigquant_sharpe_ratio{strategy}`: annualized Sharpe.
+    pub sharpe_ratio: Family<Gauge>,
+    /// `zigquant_calmar_ratio{strategy}`: annualized return / max drawdown.
+    pub calmar_ratio: Family<Gauge>,
+    /// `zigquant_strategy_equity{strategy}`: a strategy's mark-to-market equity.
+    pub strategy_equity: Family<Gauge>,
+    /// `zigquant_strategy_running{strategy}`: 1 running, 0 stopped.
+    pub strategy_running: Family<Gauge>,
+    /// `zigquant_orders_total{status}`: orders reaching filled / cancelled / rejected.
+    pub orders_total: Family<Counter>,
+    /// `zigquant_order_latency_seconds`: submit -> acknowledgement/fill.
+    pub order_latency_seconds: Arc<Histogram>,
+    /// `zigquant_orders_active`: open orders.
+    pub orders_active: Arc<Gauge>,
+    /// `zigquant_position_size{pair}`: signed base quantity.
+    pub position_size: Family<Gauge>,
+    /// `zigquant_position_pnl{pair}`: unrealized PnL.
+    pub position_pnl: Family<Gauge>,
+    /// `zigquant_max_drawdown`: portfolio max drawdown, positive fraction.
+    pub max_drawdown: Arc<Gauge>,
+    /// `zigquant_position_count`: pairs with a non-zero position.
+    pub position_count: Arc<Gauge>,
+    /// `zigquant_api_requests_total{method,path,status}`: path is the route template.
+    pub api_requests_total: Family<Counter>,
+    /// `zigquant_api_latency_seconds{method,path}`: request latency.
+    pub api_latency_seconds: Family<Histogram>,
+    /// `zigquant_api_connections_active`: open client connections.
+    pub api_connections_active: Arc<Gauge>,
+    /// `zigquant_exchange_connected{exchange}`: 1 connected, 0 not.
+    pub exchange_connected: Family<Gauge>,
+    /// `zigquant_var_95`: historical VaR 95%, positive loss fraction.
+    pub var_95: Arc<Gauge>,
+    /// `zigquant_cvar_95`: expected shortfall 95%, positive loss fraction.
+    pub cvar_95: Arc<Gauge>,
+    /// `zigquant_alerts_total{level}`: risk alerts raised.
+    pub alerts_total: Family<Counter>,
+    /// `zigquant_portfolio_equity`: portfolio mark-to-market equity.
+    pub portfolio_equity: Arc<Gauge>,
+    /// `zigquant_market_data_last_update_timestamp_seconds{pair}`: staleness of market data.
+    pub market_data_last_update_timestamp_seconds: Family<Gauge>,
+    /// `zigquant_order_rejections_total{reason}`: rejected orders by reason.
+    pub order_rejections_total: Family<Counter>,
+    /// `zigquant_journal_write_errors_total`: failed journal writes.
+    pub journal_write_errors_total: Arc<Counter>,
+    /// `zigquant_build_info{version}`: always 1.
+    pub build_info: Family<Gauge>,
+}
+
+impl std::fmt::Debug for Catalogue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Catalogue")
+            .field("registry", &self.registry)
+            .finish()
+    }
+}
+
+const RISK_HELP_TAIL: &str = "computed on the portfolio's mark-to-market equity sampled once per bar, as a positive loss fraction (0.082 = 8.2%).";
+
+impl Catalogue {
+    /// Builds the catalogue. Invalid bucket lists in `config` are replaced by
+    /// [`CatalogueConfig::default_buckets`]; use [`Catalogue::try_new`] to reject them instead.
+    pub fn new(mut config: CatalogueConfig) -> Self {
+        for b in [
+            &mut config.order_latency_buckets,
+            &mut config.api_latency_buckets,
+        ] {
+            if Histogram::new(b).is_err() {
+                *b = CatalogueConfig::default_buckets();
+            }
+        }
+        match Self::try_new(config) {
+            Ok(c) => c,
+            // Unreachable: the names are constants checked by the tests and the buckets were
+            // just validated; a panic here is a bug in this file, not bad input.
+            Err(e) => panic!("zigquant catalogue is inconsistent: {e}"),
+        }
+    }
+
+    /// Builds the catalogue, or says which bucket list is invalid.
+    pub fn try_new(config: CatalogueConfig) -> Result<Self, MetricsError> {
+        let r = Registry::new();
+        let mut strategies = config.strategies.clone();
+        strategies.push("manual".to_owned());
+        let strategy = || LabelDomain::new("strategy", strategies.iter().cloned(), "other");
+        let pair = || LabelDomain::new("pair", config.pairs.iter().cloned(), "other");
+        let method = || LabelDomain::new("method", HTTP_METHODS, "OTHER");
+        let path = || LabelDomain::new("path", config.routes.iter().cloned(), "unmatched");
+        let status = LabelDomain::new("status", (100..600).map(|s| s.to_string()), "other");
+
+        let trades_total = r.counter_family(
+            "zigquant_trades_total",
+            "Fills executed, by strategy, pair and side (buy/sell).",
+            vec![
+                strategy(),
+                pair(),
+                LabelDomain::new("side", ["buy", "sell"], "other"),
+            ],
+        )?;
+        let trade_pnl = r.gauge_family(
+            "zigquant_trade_pnl",
+            "Cumulative realized PnL in quote currency, net of fees, by strategy and pair.",
+            vec![strategy(), pair()],
+        )?;
+        let win_rate = r.gauge_family(
+            "zigquant_win_rate",
+            "Winning closed round trips / closed round trips (0..1), by strategy.",
+            vec![strategy()],
+        )?;
+        let sharpe_ratio = r.gauge_family(
+            "zigquant_sharpe_ratio",
+            "Sharpe ratio of the strategy's mark-to-market equity returns per bar, annualized.",
+            vec![strategy()],
+        )?;
+        let calmar_ratio = r.gauge_family(
+            "zigquant_calmar_ratio",
+            "Calmar ratio (annualized return / max drawdown) of the strategy's mark-to-market equity per bar, annualized.",
+            vec![strategy()],
+        )?;
+        let strategy_equity = r.gauge_family(
+            "zigquant_strategy_equity",
+            "Mark-to-market equity of the strategy in quote currency.",
+            vec![strategy()],
+        )?;
+        let strategy_running = r.gauge_family(
+            "zigquant_strategy_running",
+            "1 when the strategy is running, 0 when stopped.",
+            vec![strategy()],
+        )?;
+        let orders_total = r.counter_family(
+            "zigquant_orders_total",
+            "Orders reaching a terminal state, by status (filled, cancelled, rejected).",
+            vec![LabelDomain::new(
+                "status",
+                ["filled", "cancelled", "rejected"],
+                "other",
+            )],
+        )?;
+        let order_latency_seconds = r.histogram(
+            "zigquant_order_latency_seconds",
+            "Seconds from order submission to exchange acknowledgement or fill.",
+            &config.order_latency_buckets,
+        )?;
+        let orders_active = r.gauge("zigquant_orders_active", "Orders open right now.")?;
+        let position_size = r.gauge_family(
+            "zigquant_position_size",
+            "Signed position in base currency by pair (negative = short).",
+            vec![pair()],
+        )?;
+        let position_pnl = r.gauge_family(
+            "zigquant_position_pnl",
+            "Unrealized PnL in quote currency by pair, marked to the last price.",
+            vec![pair()],
+        )?;
+        let max_drawdown = r.gauge(
+            "zigquant_max_drawdown",
+            &format!("Portfolio maximum drawdown, {RISK_HELP_TAIL}"),
+        )?;
+        let position_count =
+            r.gauge("zigquant_position_count", "Pairs with a non-zero position.")?;
+        let api_requests_total = r.counter_family(
+            "zigquant_api_requests_total",
+            "API requests by method, route template and status code.",
+            vec![method(), path(), status],
+        )?;
+        let api_latency_seconds = r.histogram_family(
+            "zigquant_api_latency_seconds",
+            "API request latency in seconds by method and route template.",
+            vec![method(), path()],
+            &config.api_latency_buckets,
+        )?;
+        let api_connections_active = r.gauge(
+            "zigquant_api_connections_active",
+            "Open client connections to the API.",
+        )?;
+        let exchange_connected = r.gauge_family(
+            "zigquant_exchange_connected",
+            "1 when the exchange link is connected, 0 when not.",
+            vec![LabelDomain::new(
+                "exchange",
+                config.exchanges.iter().cloned(),
+                "other",
+            )],
+        )?;
+        let var_95 = r.gauge(
+            "zigquant_var_95",
+            &format!("Portfolio historical value at risk at 95%, {RISK_HELP_TAIL}"),
+        )?;
+        let cvar_95 = r.gauge(
+            "zigquant_cvar_95",
+            &format!("Portfolio conditional VaR (expected shortfall) at 95%, {RISK_HELP_TAIL}"),
+        )?;
+        let alerts_total = r.counter_family(
+            "zigquant_alerts_total",
+            "Risk alerts raised, by level (critical, warning, info).",
+            vec![LabelDomain::new(
+                "level",
+                ["critical", "warning", "info"],
+                "other",
+            )],
+        )?;
+        let portfolio_equity = r.gauge(
+            "zigquant_portfolio_equity",
+            "Portfolio mark-to-market equity in quote currency.",
+        )?;
+        let market_data_last_update_timestamp_seconds = r.gauge_family(
+            "zigquant_market_data_last_update_timestamp_seconds",
+            "Unix time in seconds of the last market data update, by pair.",
+            vec![pair()],
+        )?;
+        let order_rejections_total = r.counter_family(
+            "zigquant_order_rejections_total",
+            "Orders rejected, by reason.",
+            vec![LabelDomain::new("reason", REJECTION_REASONS, "other")],
+        )?;
+        let journal_write_errors_total = r.counter(
+            "zigquant_journal_write_errors_total",
+            "Failed writes to the trade journal.",
+        )?;
+        let build_info = r.gauge_family(
+            "zigquant_build_info",
+            "Build information; the value is always 1.",
+            vec![LabelDomain::new(
+                "version",
+                [config.version.clone()],
+                "unknown",
+            )],
+        )?;
+        build_info.get(&[&config.version]).set(1.0);
+        r.register_process_metrics()?;
+        Ok(Self {
+            registry: r,
+            trades_total,
+            trade_pnl,
+            win_rate,
+            sharpe_ratio,
+            calmar_ratio,
+            strategy_equity,
+            strategy_running,
+            orders_total,
+            order_latency_seconds,
+            orders_active,
+            position_size,
+            position_pnl,
+            max_drawdown,
+            position_count,
+            api_requests_total,
+            api_latency_seconds,
+            api_connections_active,
+            exchange_connected,
+            var_95,
+            cvar_95,
+            alerts_total,
+            portfolio_equity,
+            market_data_last_update_timestamp_seconds,
+            order_rejections_total,
+            journal_write_errors_total,
+            build_info,
+        })
+    }
+
+    /// The registry behind the catalogue, to register extra metrics beside it.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// Appends the whole exposition (process metrics read fresh) in `format` to `out`.
+    pub fn encode(&self, format: Format, out: &mut Vec<u8>) {
+        self.registry.encode(format, out);
+    }
+}

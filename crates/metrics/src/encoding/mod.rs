@@ -1,0 +1,418 @@
+//! How metrics are written: the Prometheus text format 0.0.4 ([`text`]) and OpenMetrics 1.0.0
+//! ([`openmetrics`]), and the `Accept` negotiation between them.
+//!
+//! Both formats share the sample lines; they differ in the family header (counter names,
+//! `# UNIT`, HELP escaping) and the trailing `# EOF`. Everything here appends to a `Vec<u8>`
+//! without allocating per sample: label text is rendered once when a series is created.
+
+pub mod openmetrics;
+pub mod text;
+
+/// An exposition format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// Prometheus text format 0.0.4, the default.
+    Text,
+    /// OpenMetrics 1.0.0, when the scraper asks for it.
+    OpenMetrics,
+}
+
+impl Format {
+    /// The `Content-Type` header value of this format.
+    pub fn content_type(&self) -> &'static str {
+        match self {
+            Format::Text => "text/plain; version=0.0.4; charset=utf-8",
+            Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        }
+    }
+
+    /// Picks the format from an HTTP `Accept` header, honouring q-values: OpenMetrics when the
+    /// client explicitly asks for `application/openmetrics-text` at least as strongly as for
+    /// anything that matches `text/plain` (as Prometheus 2.x does); Text otherwise, including
+    /// for an absent or unparseable header.
+    pub fn negotiate(accept: Option<&str>) -> Format {
+        let Some(accept) = accept else {
+            return Format::Text;
+        };
+        let mut om_q: f32 = 0.0;
+        let mut text_q: f32 = 0.0;
+        for range in accept.split(',') {
+            let mut parts = range.split(';');
+            let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let mut q: f32 = 1.0;
+            for p in parts {
+                if let Some((k, v)) = p.split_once('=') {
+                    if k.trim().eq_ignore_ascii_case("q") {
+                        q = match v.trim().parse::<f32>() {
+                            Ok(x) if (0.0..=1.0).contains(&x) => x,
+                            _ => 0.0,
+                        };
+                    }
+                }
+            }
+            match media.as_str() {
+                "application/openmetrics-text" => om_q = om_q.max(q),
+                "text/plain" | "text/*" | "*/*" => text_q = text_q.max(q),
+                _ => {}
+            }
+        }
+        if om_q > 0.0 && om_q >= text_q {
+            Format::OpenMetrics
+        } else {
+            Format::Text
+        }
+    }
+}
+
+/// The Prometheus type of a family.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MetricType {
+    /// Monotonic counter.
+    Counter,
+    /// Gauge.
+    Gauge,
+    /// Cumulative histogram.
+    Histogram,
+}
+
+impl MetricType {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            MetricType::Counter => "counter",
+            MetricType::Gauge => "gauge",
+            MetricType::Histogram => "histogram",
+        }
+    }
+}
+
+/// What a family header needs: names, help, type, unit.
+#[derive(Debug)]
+pub(crate) struct FamilyMeta {
+    /// Family name without `_total` (counters) — the OpenMetrics family name.
+    pub base: Box<str>,
+    pub help: Box<str>,
+    pub kind: MetricType,
+    /// `seconds` / `bytes` when the name ends with that unit.
+    pub unit: Option<&'static str>,
+}
+
+impl FamilyMeta {
+    pub(crate) fn new(name: &str, help: &str, kind: MetricType) -> Self {
+        let base = if kind == MetricType::Counter {
+            name.strip_suffix("_total").unwrap_or(name)
+        } else {
+            name
+        };
+        let unit = ["seconds", "bytes"].into_iter().find(|u| {
+            base.len() > u.len() + 1
+                && base.ends_with(u)
+                && base[..base.len() - u.len()].ends_with('_')
+        });
+        Self {
+            base: base.into(),
+            help: help.into(),
+            kind,
+            unit,
+        }
+    }
+
+    /// The name under which the family is exported in the text format (and registered).
+    pub(crate) fn text_name(&self) -> String {
+        match self.kind {
+            MetricType::Counter => format!("{}_total", self.base),
+            _ => self.base.to_string(),
+        }
+    }
+}
+
+/// Writes the family header in `format`.
+pub(crate) fn write_header(meta: &FamilyMeta, format: Format, out: &mut Vec<u8>) {
+    match format {
+        Format::Text => text::write_header(meta, out),
+        Format::OpenMetrics => openmetrics::write_header(meta, out),
+    }
+}
+
+/// Writes what ends an exposition in `format`.
+pub(crate) fn write_trailer(format: Format, out: &mut Vec<u8>) {
+    if format == Format::OpenMetrics {
+        out.extend_from_slice(b"# EOF\n");
+    }
+}
+
+/// Appends `v` escaped as a label value (`\\`, `\"`, `\n`); other bytes, UTF-8 included, as is.
+pub fn escape_label_value(v: &str, out: &mut Vec<u8>) {
+    let bytes = v.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let rep: &[u8] = match b {
+            b'\\' => b"\\\\",
+            b'"' => b"\\\"",
+            b'\n' => b"\\n",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        out.extend_from_slice(rep);
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+}
+
+/// Appends HELP text escaped: `\\` and `\n` always, `\"` too when `quote` (OpenMetrics).
+pub(crate) fn escape_help(v: &str, quote: bool, out: &mut Vec<u8>) {
+    for &b in v.as_bytes() {
+        match b {
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'"' if quote => out.extend_from_slice(b"\\\""),
+            _ => out.push(b),
+        }
+    }
+}
+
+/// Renders `name="value",...` for a series, once, at creation.
+pub(crate) fn render_labels<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> Box<str> {
+    let mut out = Vec::new();
+    for (i, (name, value)) in pairs.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b"=\"");
+        escape_label_value(value, &mut out);
+        out.push(b'"');
+    }
+    // Only valid UTF-8 went in (str slices and ASCII escapes), so this cannot fail.
+    String::from_utf8(out)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+        .into_boxed_str()
+}
+
+/// Appends an unsigned integer in decimal.
+#[inline]
+pub fn write_u64(mut v: u64, out: &mut Vec<u8>) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[i..]);
+}
+
+/// Appends a float as Prometheus spells it: `NaN`, `+Inf`, `-Inf`, integers without a
+/// fraction, otherwise the shortest representation that round-trips (exponent form for very
+/// large or small magnitudes).
+#[inline]
+pub fn write_f64(v: f64, out: &mut Vec<u8>) {
+    use std::io::Write;
+    if v.is_nan() {
+        out.extend_from_slice(b"NaN");
+    } else if v == f64::INFINITY {
+        out.extend_from_slice(b"+Inf");
+    } else if v == f64::NEG_INFINITY {
+        out.extend_from_slice(b"-Inf");
+    } else if v.fract() == 0.0 && v.abs() < 1e15 {
+        if v < 0.0 {
+            out.push(b'-');
+        }
+        write_u64(v.abs() as u64, out);
+    } else {
+        let a = v.abs();
+        // Writing into a Vec cannot fail.
+        let _ = if (1e-4..1e15).contains(&a) {
+            write!(out, "{v}")
+        } else {
+            write!(out, "{v:e}")
+        };
+    }
+}
+
+/// The `le` label value of a bucket bound.
+pub(crate) fn render_le(bound: f64) -> Box<str> {
+    let mut out = Vec::new();
+    write_f64(bound, &mut out);
+    String::from_utf8_lossy(&out).into_owned().into_boxed_str()
+}
+
+/// Writes `name[suffix]{labels} ` (the part of a sample line before the value).
+#[inline]
+pub(crate) fn write_series_prefix(base: &str, suffix: &str, labels: &str, out: &mut Vec<u8>) {
+    out.extend_from_slice(base.as_bytes());
+    out.extend_from_slice(suffix.as_bytes());
+    if !labels.is_empty() {
+        out.push(b'{');
+        out.extend_from_slice(labels.as_bytes());
+        out.push(b'}');
+    }
+    out.push(b' ');
+}
+
+/// A counter sample line.
+#[inline]
+pub(crate) fn write_counter_sample(base: &str, labels: &str, v: u64, out: &mut Vec<u8>) {
+    write_series_prefix(base, "_total", labels, out);
+    write_u64(v, out);
+    out.push(b'\n');
+}
+
+/// A counter sample line with a fractional value (e.g. CPU seconds).
+pub(crate) fn write_counter_sample_f64(base: &str, labels: &str, v: f64, out: &mut Vec<u8>) {
+    write_series_prefix(base, "_total", labels, out);
+    write_f64(v, out);
+    out.push(b'\n');
+}
+
+/// A gauge sample line.
+#[inline]
+pub(crate) fn write_gauge_sample(base: &str, labels: &str, v: f64, out: &mut Vec<u8>) {
+    write_series_prefix(base, "", labels, out);
+    write_f64(v, out);
+    out.push(b'\n');
+}
+
+/// The sample lines of one histogram series from a cumulative snapshot (`cumulative.len() ==
+/// le.len() + 1`, last = `+Inf` = count).
+pub(crate) fn write_histogram_samples(
+    base: &str,
+    labels: &str,
+    le: &[Box<str>],
+    cumulative: &[u64],
+    sum: f64,
+    out: &mut Vec<u8>,
+) {
+    let count = cumulative.last().copied().unwrap_or(0);
+    for (i, c) in cumulative.iter().enumerate() {
+        out.extend_from_slice(base.as_bytes());
+        out.extend_from_slice(b"_bucket{");
+        if !labels.is_empty() {
+            out.extend_from_slice(labels.as_bytes());
+            out.push(b',');
+        }
+        out.extend_from_slice(b"le=\"");
+        match le.get(i) {
+            Some(l) => out.extend_from_slice(l.as_bytes()),
+            None => out.extend_from_slice(b"+Inf"),
+        }
+        out.extend_from_slice(b"\"} ");
+        write_u64(*c, out);
+        out.push(b'\n');
+    }
+    write_series_prefix(base, "_sum", labels, out);
+    write_f64(sum, out);
+    out.push(b'\n');
+    write_series_prefix(base, "_count", labels, out);
+    write_u64(count, out);
+    out.push(b'\n');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f(v: f64) -> String {
+        let mut out = Vec::new();
+        write_f64(v, &mut out);
+        String::from_utf8(out).expect("utf8")
+    }
+
+    #[test]
+    fn numbers_as_prometheus_spells_them() {
+        assert_eq!(f(f64::NAN), "NaN");
+        assert_eq!(f(f64::INFINITY), "+Inf");
+        assert_eq!(f(f64::NEG_INFINITY), "-Inf");
+        assert_eq!(f(0.0), "0");
+        assert_eq!(f(-3.0), "-3");
+        assert_eq!(f(0.25), "0.25");
+        assert_eq!(f(1e300), "1e300");
+        assert_eq!(f(-1.5e-300), "-1.5e-300");
+        for v in [
+            0.1,
+            1.0 / 3.0,
+            123456.789,
+            5e-324,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+        ] {
+            assert_eq!(f(v).parse::<f64>().expect("parses"), v);
+        }
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        let mut out = Vec::new();
+        escape_label_value("a\"b\\c\nd é", &mut out);
+        assert_eq!(out, "a\\\"b\\\\c\\nd é".as_bytes());
+    }
+
+    #[test]
+    fn negotiation() {
+        use Format::*;
+        let prom = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+        assert_eq!(Format::negotiate(Some(prom)), OpenMetrics);
+        let old_prom =
+            "application/openmetrics-text; version=0.0.1,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+        assert_eq!(Format::negotiate(Some(old_prom)), OpenMetrics);
+        assert_eq!(Format::negotiate(None), Text);
+        assert_eq!(Format::negotiate(Some("")), Text);
+        assert_eq!(Format::negotiate(Some("garbage;;;,,q=")), Text);
+        assert_eq!(Format::negotiate(Some("*/*")), Text);
+        assert_eq!(Format::negotiate(Some("text/plain")), Text);
+        assert_eq!(
+            Format::negotiate(Some("application/openmetrics-text")),
+            OpenMetrics
+        );
+        assert_eq!(
+            Format::negotiate(Some("application/openmetrics-text;q=0.2,text/plain;q=0.9")),
+            Text
+        );
+        assert_eq!(
+            Format::negotiate(Some("text/plain;q=0.2, application/openmetrics-text;q=0.9")),
+            OpenMetrics
+        );
+        assert_eq!(
+            Format::negotiate(Some("application/openmetrics-text;q=0")),
+            Text
+        );
+        assert_eq!(
+            Format::negotiate(Some("application/openmetrics-text;q=abc")),
+            Text
+        );
+        assert_eq!(
+            Format::negotiate(Some("APPLICATION/OpenMetrics-Text; version=1.0.0")),
+            OpenMetrics
+        );
+        assert_eq!(Format::negotiate(Some("application/json")), Text);
+    }
+
+    #[test]
+    fn units_from_names() {
+        assert_eq!(
+            FamilyMeta::new("a_seconds", "", MetricType::Gauge).unit,
+            Some("seconds")
+        );
+        assert_eq!(
+            FamilyMeta::new("process_cpu_seconds_total", "", MetricType::Counter).unit,
+            Some("seconds")
+        );
+        assert_eq!(
+            FamilyMeta::new("process_cpu_seconds_total", "", MetricType::Counter)
+                .base
+                .as_ref(),
+            "process_cpu_seconds"
+        );
+        assert_eq!(
+            FamilyMeta::new("zigquant_memory_bytes", "", MetricType::Gauge).unit,
+            Some("bytes")
+        );
+        assert_eq!(
+            FamilyMeta::new("zigquant_threads", "", MetricType::Gauge).unit,
+            None
+        );
+        assert_eq!(FamilyMeta::new("seconds", "", MetricType::Gauge).unit, None);
+    }
+}

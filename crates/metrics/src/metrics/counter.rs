@@ -1,0 +1,141 @@
+//! A monotonic counter that stays cheap when many threads hit the same series.
+
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
+use std::sync::OnceLock;
+
+/// Number of per-thread stripes a contended counter spreads its increments over.
+const STRIPES: usize = 8;
+
+/// One stripe, alone on its cache line(s) so two threads never bounce the same line.
+#[repr(align(128))]
+#[derive(Default)]
+struct Stripe(AtomicU64);
+
+/// A monotonic `u64` counter (`_total`). Handles are shared as `Arc<Counter>`.
+///
+/// Compact until contended: a counter only ever written by one thread is a single atomic
+/// (32 bytes in all). The first time a second thread writes it, it grows eight cache-line-padded
+/// stripes (1 KiB) and each thread adds to its own stripe from then on, so two threads on one
+/// series scale instead of fighting over one cache line. Reading sums the base and the stripes;
+/// every part only grows, so a later read is never lower than an earlier one.
+#[derive(Default)]
+pub struct Counter {
+    value: AtomicU64,
+    /// Token of the first thread that wrote the counter (0 = nobody yet).
+    owner: AtomicU32,
+    stripes: OnceLock<Box<[Stripe; STRIPES]>>,
+}
+
+static NEXT_TOKEN: AtomicU32 = AtomicU32::new(1);
+
+thread_local! {
+    static TOKEN: Cell<u32> = const { Cell::new(0) };
+}
+
+/// A small non-zero number unique to the calling thread (wraps after 4 billion threads, which
+/// only costs sharing a stripe).
+#[inline]
+fn thread_token() -> u32 {
+    TOKEN.with(|t| {
+        let v = t.get();
+        if v != 0 {
+            return v;
+        }
+        let mut fresh = NEXT_TOKEN.fetch_add(1, Relaxed);
+        if fresh == 0 {
+            fresh = NEXT_TOKEN.fetch_add(1, Relaxed);
+        }
+        t.set(fresh);
+        fresh
+    })
+}
+
+impl Counter {
+    /// A counter at zero.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds one.
+    #[inline]
+    pub fn inc(&self) {
+        self.inc_by(1);
+    }
+
+    /// Adds `v` (counters only go up, hence unsigned).
+    #[inline]
+    pub fn inc_by(&self, v: u64) {
+        if let Some(stripes) = self.stripes.get() {
+            stripes[thread_token() as usize % STRIPES]
+                .0
+                .fetch_add(v, Relaxed);
+            return;
+        }
+        let me = thread_token();
+        let owner = self.owner.load(Relaxed);
+        if owner == me
+            || (owner == 0 && self.owner.compare_exchange(0, me, Relaxed, Relaxed).is_ok())
+        {
+            self.value.fetch_add(v, Relaxed);
+            return;
+        }
+        // A second thread writes this counter: contention is real, spread it out.
+        let stripes = self
+            .stripes
+            .get_or_init(|| Box::new(std::array::from_fn(|_| Stripe::default())));
+        stripes[me as usize % STRIPES].0.fetch_add(v, Relaxed);
+    }
+
+    /// The current total.
+    #[inline]
+    pub fn get(&self) -> u64 {
+        let mut total = self.value.load(Relaxed);
+        if let Some(stripes) = self.stripes.get() {
+            for s in stripes.iter() {
+                total = total.wrapping_add(s.0.load(Relaxed));
+            }
+        }
+        total
+    }
+}
+
+impl std::fmt::Debug for Counter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Counter").field(&self.get()).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn counts_from_one_thread() {
+        let c = Counter::new();
+        c.inc();
+        c.inc_by(41);
+        assert_eq!(c.get(), 42);
+        assert!(c.stripes.get().is_none(), "one writer must stay compact");
+    }
+
+    #[test]
+    fn counts_exactly_from_many_threads() {
+        let c = Arc::new(Counter::new());
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let c = Arc::clone(&c);
+                std::thread::spawn(move || {
+                    for _ in 0..10_000 {
+                        c.inc();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().expect("thread");
+        }
+        assert_eq!(c.get(), 40_000);
+    }
+}
