@@ -1,0 +1,162 @@
+"""What the shipped rules and dashboard reference, and what zigquant exports.
+
+Used by the e2e tests (drift check, dashboard queries) and by scripts/check-deploy (static
+checks). No third-party imports except PyYAML (python3-yaml), loaded lazily.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+RULES = ROOT / "deploy/prometheus/alerts/zigquant.yml"
+DASHBOARD = ROOT / "deploy/grafana/dashboards/zigquant.json"
+RUNBOOKS = ROOT / "docs/runbooks.md"
+
+# Labels Prometheus attaches to every scraped series, and the histogram bucket label.
+TARGET_LABELS = {"job", "instance"}
+METRIC_RE = re.compile(r"\b((?:zigquant|process)_[a-zA-Z0-9_]+|up)\b")
+MATCHER_RE = re.compile(r"([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)\s*\"")
+GROUPING_RE = re.compile(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)")
+ANNOTATION_LABEL_RE = re.compile(r"\$labels\.([a-zA-Z_][a-zA-Z0-9_]*)")
+LEGEND_LABEL_RE = re.compile(r"\{\{\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\}\}")
+
+
+def strip_strings(expr: str) -> str:
+    """Drops the contents of quoted strings so label values are never mistaken for names."""
+    return re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)
+
+
+def refs(expr: str, annotations: tuple[str, ...] = (), legend: str = "") -> tuple[set[str], set[str]]:
+    """(metric names, label names) an expression uses, plus the labels its alert annotations
+    ({{ $labels.x }}) or its Grafana legend ({{x}}) print."""
+    bare = strip_strings(expr)
+    metrics = set(METRIC_RE.findall(bare))
+    labels = set(MATCHER_RE.findall(expr))
+    for group in GROUPING_RE.findall(bare):
+        labels.update(x.strip() for x in group.split(",") if x.strip())
+    for t in annotations:
+        labels.update(ANNOTATION_LABEL_RE.findall(t or ""))
+    labels.update(LEGEND_LABEL_RE.findall(legend or ""))
+    return metrics, labels
+
+
+def load_rules(path: Path = RULES) -> list[dict]:
+    import yaml
+
+    doc = yaml.safe_load(path.read_text())
+    return [r for g in doc["groups"] for r in g["rules"]]
+
+
+def load_dashboard(path: Path = DASHBOARD) -> dict:
+    return json.loads(path.read_text())
+
+
+def dashboard_targets(dash: dict) -> list[tuple[str, dict]]:
+    """(panel title, target) for every query of every panel, rows included."""
+    out = []
+    def walk(panels):
+        for p in panels:
+            for t in p.get("targets", []):
+                out.append((p.get("title", "?"), t))
+            walk(p.get("panels", []))
+    walk(dash.get("panels", []))
+    return out
+
+
+def dashboard_variables(dash: dict) -> list[dict]:
+    return dash.get("templating", {}).get("list", [])
+
+
+def variable_query(var: dict) -> str:
+    q = var.get("query")
+    if isinstance(q, dict):
+        q = q.get("query", "")
+    return q or var.get("definition", "")
+
+
+def substitute(expr: str, values: dict[str, str] | None = None) -> str:
+    """Grafana's variables replaced the way Grafana would, for a 1s-scraped test Prometheus."""
+    builtins = {
+        "__rate_interval": "1m", "__interval": "15s", "__range": "1h",
+        "__interval_ms": "15000", "__range_s": "3600", "__range_ms": "3600000",
+    }
+    values = {**builtins, **(values or {})}
+    def rep(m):
+        name = m.group(1) or m.group(2) or m.group(3)
+        return values.get(name, ".*")
+    return re.sub(r"\$\{([a-zA-Z_]+)(?::[a-z]+)?\}|\[\[([a-zA-Z_]+)\]\]|\$([a-zA-Z_]+)", rep, expr)
+
+
+def dashboard_exprs(dash: dict, values: dict[str, str] | None = None) -> list[tuple[str, str, str, str]]:
+    """(panel title, refId, substituted expr, legendFormat)."""
+    return [(title, t.get("refId", "?"), substitute(t["expr"], values), t.get("legendFormat", ""))
+            for title, t in dashboard_targets(dash) if t.get("expr")]
+
+
+def base_family(sample: str) -> str:
+    for suffix in ("_bucket", "_count", "_sum"):
+        if sample.endswith(suffix):
+            return sample[: -len(suffix)]
+    return sample
+
+
+def parse_exposition(text: str) -> dict[str, set[str]]:
+    """Sample name -> label names seen on it, from Prometheus text format 0.0.4."""
+    out: dict[str, set[str]] = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = re.match(r"([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})?\s", line)
+        if not m:
+            continue
+        labels = set(re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="(?:[^"\\]|\\.)*"', m.group(2) or ""))
+        out.setdefault(m.group(1), set()).update(labels)
+    return out
+
+
+def all_references() -> list[tuple[str, str, set[str], set[str]]]:
+    """(where, expr, metrics, labels) for every rule and dashboard query."""
+    out = []
+    for r in load_rules():
+        anns = r.get("annotations", {})
+        m, l = refs(r["expr"], annotations=(anns.get("summary", ""), anns.get("description", "")))
+        out.append((f"rule {r['alert']}", r["expr"], m, l))
+    dash = load_dashboard()
+    for title, ref, expr, legend in dashboard_exprs(dash):
+        m, l = refs(expr, legend=legend)
+        out.append((f"panel '{title}' {ref}", expr, m, l))
+    for v in dashboard_variables(dash):
+        if v.get("type") == "query":
+            q = variable_query(v)
+            inner = re.match(r"label_values\((.*),\s*([a-zA-Z_]+)\)\s*$", q)
+            if inner:
+                m, l = refs(inner.group(1))
+                l.add(inner.group(2))
+            else:
+                m, l = refs(q)
+            out.append((f"variable ${v['name']}", q, m, l))
+    return out
+
+
+def drift(exported: dict[str, set[str]]) -> list[str]:
+    """Problems: a metric or label referenced by a rule/panel that zigquant does not export.
+
+    `exported` maps sample names to label names (see parse_exposition). `up` is Prometheus' own;
+    job/instance are target labels; `le` exists on _bucket samples (they carry it in exported).
+    """
+    problems = []
+    for where, expr, metrics, labels in all_references():
+        known_labels = set(TARGET_LABELS)
+        for name in metrics:
+            if name == "up":
+                continue
+            if name not in exported:
+                problems.append(f"{where}: metric {name} is not exported by zigquant")
+                continue
+            known_labels |= exported[name]
+        for label in labels:
+            if label not in known_labels:
+                problems.append(f"{where}: label {label!r} is not on any of {sorted(metrics)}")
+    return problems
