@@ -1,4 +1,18 @@
-//! OHLCV bars: the unit of market data every feed, strategy and backtest works in.
+//! OHLCV bars: the unit of market data every feed, strategy and backtest works in, and the CSV
+//! loader the `backtest` command reads them with.
+//!
+//! CSV format: a header row; the first column is the bar time (header `date`, `time`,
+//! `timestamp`, `datetime` or empty); `open`, `high`, `low`, `close` and optionally `volume`
+//! (matched case-insensitively, in any order; other columns are ignored); one row per bar in
+//! strictly increasing time order. Times may be `YYYY-MM-DD`, `YYYY-MM-DD HH:MM[:SS[.fff]]`
+//! (or with a `T`), optionally followed by `Z` or a `±HH:MM` offset, or integer Unix seconds or
+//! milliseconds. Every error names the 1-based line it is about.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
 
 /// One OHLCV bar. `time_ms` is the bar's open time in Unix milliseconds (UTC).
 #[derive(Clone, Debug, PartialEq)]
@@ -15,4 +29,479 @@ pub struct Bar {
     pub close: f64,
     /// Traded base volume.
     pub volume: f64,
+}
+
+/// Bars loaded from a CSV file, with each bar's original time text kept for reports (so a
+/// backtest prints the times the user wrote, not a reformatted version).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BarSeries {
+    /// The bars, in strictly increasing time order.
+    pub bars: Vec<Bar>,
+    /// `labels[i]` is the time text of `bars[i]` as written in the file.
+    pub labels: Vec<String>,
+}
+
+impl BarSeries {
+    /// Number of bars.
+    pub fn len(&self) -> usize {
+        self.bars.len()
+    }
+
+    /// Whether there is no bar.
+    pub fn is_empty(&self) -> bool {
+        self.bars.is_empty()
+    }
+
+    /// The original time text of the bar that opens at `time_ms`, if there is one.
+    pub fn label_at(&self, time_ms: i64) -> Option<&str> {
+        let i = self
+            .bars
+            .binary_search_by_key(&time_ms, |b| b.time_ms)
+            .ok()?;
+        self.labels.get(i).map(String::as_str)
+    }
+}
+
+/// Why a CSV file could not be loaded. Every content error names its 1-based line.
+#[derive(Debug, Error)]
+pub enum CsvError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not UTF-8 text.
+    #[error("line {line}: not UTF-8 text")]
+    NotUtf8 {
+        /// 1-based line of the first invalid byte.
+        line: usize,
+    },
+    /// The header row is missing or lacks a required column.
+    #[error("line {line}: bad header: {message}")]
+    Header {
+        /// 1-based line of the header.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A row has a different number of fields than the header.
+    #[error("line {line}: expected {expected} fields as in the header, found {found}")]
+    FieldCount {
+        /// 1-based line.
+        line: usize,
+        /// Fields in the header.
+        expected: usize,
+        /// Fields in this row.
+        found: usize,
+    },
+    /// The time field cannot be parsed.
+    #[error("line {line}: bad time {value:?}: {reason}")]
+    Time {
+        /// 1-based line.
+        line: usize,
+        /// The field as written.
+        value: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A price or volume field is not a finite number (or a negative volume).
+    #[error("line {line}: bad {column} value {value:?}: {reason}")]
+    Number {
+        /// 1-based line.
+        line: usize,
+        /// Column name (`open`, `high`, ...).
+        column: &'static str,
+        /// The field as written.
+        value: String,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// A row's time is not after the previous row's.
+    #[error("line {line}: time {value:?} is not after the previous row's time {previous:?} (rows must be in strictly increasing time order)")]
+    NotIncreasing {
+        /// 1-based line.
+        line: usize,
+        /// This row's time text.
+        value: String,
+        /// The previous row's time text.
+        previous: String,
+    },
+    /// The file has a header but no data row.
+    #[error("line {line}: no data rows after the header")]
+    NoRows {
+        /// 1-based line where data was expected.
+        line: usize,
+    },
+}
+
+/// Loads a bar CSV file (see the module docs for the format).
+pub fn load_csv(path: &Path) -> Result<BarSeries, CsvError> {
+    load_csv_with_progress(path, &mut |_, _| {})
+}
+
+/// Like [`load_csv`], calling `progress(bytes_read, total_bytes)` as the file is read, so a
+/// command line can show progress on large files.
+pub fn load_csv_with_progress(
+    path: &Path,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<BarSeries, CsvError> {
+    let io = |source| CsvError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = File::open(path).map_err(io)?;
+    let total = file.metadata().map_err(io)?.len();
+    let mut bytes = Vec::with_capacity(usize::try_from(total).unwrap_or(0));
+    let mut chunk = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut chunk).map_err(io)?;
+        if n == 0 {
+            break;
+        }
+        bytes.extend_from_slice(&chunk[..n]);
+        progress(bytes.len() as u64, total.max(bytes.len() as u64));
+    }
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        CsvError::NotUtf8 {
+            line: 1 + valid.iter().filter(|b| **b == b'\n').count(),
+        }
+    })?;
+    parse_csv(&text)
+}
+
+/// The column positions the header names.
+struct Columns {
+    count: usize,
+    open: usize,
+    high: usize,
+    low: usize,
+    close: usize,
+    volume: Option<usize>,
+}
+
+/// Parses bar CSV text (see the module docs for the format). Blank lines are skipped.
+pub fn parse_csv(text: &str) -> Result<BarSeries, CsvError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.trim_end_matches('\r')))
+        .filter(|(_, l)| !l.trim().is_empty());
+    let Some((header_line, header)) = lines.next() else {
+        return Err(CsvError::Header {
+            line: 1,
+            message:
+                "the file is empty; expected a header row such as date,open,high,low,close,volume"
+                    .into(),
+        });
+    };
+    let cols = parse_header(header_line, header)?;
+    let mut series = BarSeries::default();
+    let mut last_line = header_line;
+    for (line, row) in lines {
+        last_line = line;
+        let fields: Vec<&str> = row.split(',').map(clean).collect();
+        if fields.len() != cols.count {
+            return Err(CsvError::FieldCount {
+                line,
+                expected: cols.count,
+                found: fields.len(),
+            });
+        }
+        let label = fields[0];
+        let time_ms = parse_time(label).map_err(|reason| CsvError::Time {
+            line,
+            value: label.to_string(),
+            reason,
+        })?;
+        if let (Some(prev), Some(prev_label)) = (series.bars.last(), series.labels.last()) {
+            if time_ms <= prev.time_ms {
+                return Err(CsvError::NotIncreasing {
+                    line,
+                    value: label.to_string(),
+                    previous: prev_label.clone(),
+                });
+            }
+        }
+        let price = |idx: usize, column: &'static str| parse_number(line, column, fields[idx]);
+        let volume = match cols.volume {
+            Some(idx) => {
+                let v = parse_number(line, "volume", fields[idx])?;
+                if v < 0.0 {
+                    return Err(CsvError::Number {
+                        line,
+                        column: "volume",
+                        value: fields[idx].to_string(),
+                        reason: "volume is negative",
+                    });
+                }
+                v
+            }
+            None => 0.0,
+        };
+        series.bars.push(Bar {
+            time_ms,
+            open: price(cols.open, "open")?,
+            high: price(cols.high, "high")?,
+            low: price(cols.low, "low")?,
+            close: price(cols.close, "close")?,
+            volume,
+        });
+        series.labels.push(label.to_string());
+    }
+    if series.is_empty() {
+        return Err(CsvError::NoRows {
+            line: last_line + 1,
+        });
+    }
+    Ok(series)
+}
+
+/// Trims spaces and one pair of surrounding double quotes.
+fn clean(field: &str) -> &str {
+    let f = field.trim();
+    f.strip_prefix('"')
+        .and_then(|f| f.strip_suffix('"'))
+        .map_or(f, str::trim)
+}
+
+fn parse_header(line: usize, header: &str) -> Result<Columns, CsvError> {
+    let names: Vec<String> = header
+        .split(',')
+        .map(|f| clean(f).to_ascii_lowercase())
+        .collect();
+    let err = |message: String| CsvError::Header { line, message };
+    if !matches!(
+        names[0].as_str(),
+        "" | "date" | "time" | "timestamp" | "datetime"
+    ) {
+        return Err(err(format!(
+            "the first column must be the bar time (date, time, timestamp, datetime or empty), found {:?}",
+            names[0]
+        )));
+    }
+    let find = |want: &str| -> Result<Option<usize>, CsvError> {
+        let mut hits = names
+            .iter()
+            .enumerate()
+            .skip(1)
+            .filter(|(_, n)| n.as_str() == want);
+        let first = hits.next().map(|(i, _)| i);
+        if hits.next().is_some() {
+            return Err(err(format!("column {want:?} appears more than once")));
+        }
+        Ok(first)
+    };
+    let need = |want: &str| -> Result<usize, CsvError> {
+        find(want)?.ok_or_else(|| {
+            err(format!(
+                "missing column {want:?} (need open, high, low, close; volume is optional)"
+            ))
+        })
+    };
+    Ok(Columns {
+        count: names.len(),
+        open: need("open")?,
+        high: need("high")?,
+        low: need("low")?,
+        close: need("close")?,
+        volume: find("volume")?,
+    })
+}
+
+fn parse_number(line: usize, column: &'static str, value: &str) -> Result<f64, CsvError> {
+    let bad = |reason| CsvError::Number {
+        line,
+        column,
+        value: value.to_string(),
+        reason,
+    };
+    let v: f64 = value.parse().map_err(|_| bad("not a number"))?;
+    if !v.is_finite() {
+        return Err(bad("not a finite number"));
+    }
+    Ok(v)
+}
+
+/// Integer Unix times at or above this are milliseconds (10^11 s is the year 5138; 10^11 ms is
+/// March 1973).
+const MS_THRESHOLD: i64 = 100_000_000_000;
+
+/// Parses a bar time into Unix milliseconds (UTC).
+pub fn parse_time(text: &str) -> Result<i64, String> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Err("empty".into());
+    }
+    if t.bytes().all(|b| b.is_ascii_digit()) {
+        let v: i64 = t
+            .parse()
+            .map_err(|_| "integer timestamp out of range".to_string())?;
+        return if v < MS_THRESHOLD {
+            Ok(v * 1000)
+        } else if v < MS_THRESHOLD * 10_000 {
+            Ok(v)
+        } else {
+            Err("integer timestamp too large for Unix seconds or milliseconds".into())
+        };
+    }
+    let b = t.as_bytes();
+    let expected =
+        "expected YYYY-MM-DD, YYYY-MM-DD HH:MM[:SS[.fff]] (optionally with T, Z or ±HH:MM), or Unix seconds/milliseconds";
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return Err(expected.into());
+    }
+    let year = digits(&b[0..4]).ok_or(expected)?;
+    let month = digits(&b[5..7]).ok_or(expected)?;
+    let day = digits(&b[8..10]).ok_or(expected)?;
+    if !(1..=12).contains(&month) {
+        return Err(format!("month {month} is not 1-12"));
+    }
+    if day < 1 || day > days_in_month(year, month) {
+        return Err(format!("day {day} does not exist in {year:04}-{month:02}"));
+    }
+    let mut ms = days_from_civil(year, month, day) * 86_400_000;
+    let mut rest = &b[10..];
+    if rest.is_empty() {
+        return Ok(ms);
+    }
+    if rest[0] != b' ' && rest[0] != b'T' && rest[0] != b't' {
+        return Err(expected.into());
+    }
+    rest = &rest[1..];
+    if rest.len() < 5 || rest[2] != b':' {
+        return Err(expected.into());
+    }
+    let hour = digits(&rest[0..2]).ok_or(expected)?;
+    let minute = digits(&rest[3..5]).ok_or(expected)?;
+    rest = &rest[5..];
+    let mut second = 0;
+    if rest.first() == Some(&b':') {
+        if rest.len() < 3 {
+            return Err(expected.into());
+        }
+        second = digits(&rest[1..3]).ok_or(expected)?;
+        rest = &rest[3..];
+        if rest.first() == Some(&b'.') {
+            let frac_len = rest[1..].iter().take_while(|c| c.is_ascii_digit()).count();
+            if frac_len == 0 {
+                return Err(expected.into());
+            }
+            // Milliseconds: the first three fraction digits, padded (".5" is 500 ms).
+            let mut frac = 0;
+            for i in 0..3 {
+                frac = frac * 10
+                    + rest
+                        .get(1 + i)
+                        .filter(|_| i < frac_len)
+                        .map_or(0, |c| i64::from(c - b'0'));
+            }
+            ms += frac;
+            rest = &rest[1 + frac_len..];
+        }
+    }
+    if hour > 23 || minute > 59 || second > 59 {
+        return Err(format!(
+            "time of day {hour:02}:{minute:02}:{second:02} is out of range"
+        ));
+    }
+    ms += ((hour * 60 + minute) * 60 + second) * 1000;
+    match rest {
+        [] | [b'Z'] | [b'z'] => Ok(ms),
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] | [sign @ (b'+' | b'-'), h1, h2, m1, m2] => {
+            let oh = digits(&[*h1, *h2]).ok_or(expected)?;
+            let om = digits(&[*m1, *m2]).ok_or(expected)?;
+            if oh > 23 || om > 59 {
+                return Err("UTC offset out of range".into());
+            }
+            let offset = (oh * 60 + om) * 60_000;
+            // Local time = UTC + offset, so UTC = local - offset.
+            Ok(if *sign == b'+' {
+                ms - offset
+            } else {
+                ms + offset
+            })
+        }
+        _ => Err(expected.into()),
+    }
+}
+
+/// Parses ASCII digits as a number.
+fn digits(b: &[u8]) -> Option<i64> {
+    if b.is_empty() || !b.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(b.iter().fold(0, |acc, c| acc * 10 + i64::from(c - b'0')))
+}
+
+fn is_leap(year: i64) -> bool {
+    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+}
+
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        2 if is_leap(year) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
+pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = (if y >= 0 { y } else { y - 399 }) / 400;
+    let yoe = y - era * 400; // [0, 399]
+    let mp = (month + 9) % 12; // March = 0
+    let doy = (153 * mp + 2) / 5 + day - 1; // [0, 365]
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy; // [0, 146096]
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_days_match_known_dates() {
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(1970, 1, 2), 1);
+        assert_eq!(days_from_civil(1969, 12, 31), -1);
+        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+        // 2024-02-29 00:00 UTC = 1709164800 s
+        assert_eq!(days_from_civil(2024, 2, 29) * 86_400, 1_709_164_800);
+    }
+
+    #[test]
+    fn times_in_every_accepted_form() {
+        let base = 1_709_164_800_000; // 2024-02-29T00:00:00Z
+        assert_eq!(parse_time("2024-02-29"), Ok(base));
+        assert_eq!(parse_time("2024-02-29 01:02"), Ok(base + 3_720_000));
+        assert_eq!(parse_time("2024-02-29T01:02:03"), Ok(base + 3_723_000));
+        assert_eq!(parse_time("2024-02-29 01:02:03.5"), Ok(base + 3_723_500));
+        assert_eq!(
+            parse_time("2024-02-29T01:02:03.123456Z"),
+            Ok(base + 3_723_123)
+        );
+        assert_eq!(
+            parse_time("2024-02-29T01:02:03+00:00"),
+            Ok(base + 3_723_000)
+        );
+        assert_eq!(
+            parse_time("2024-02-29T02:02:03+01:00"),
+            Ok(base + 3_723_000)
+        );
+        assert_eq!(parse_time("1709164800"), Ok(base));
+        assert_eq!(parse_time("1709164800000"), Ok(base));
+        assert!(parse_time("2023-02-29").is_err());
+        assert!(parse_time("2024-13-01").is_err());
+        assert!(parse_time("2024-01-01 24:00").is_err());
+        assert!(parse_time("01/02/2024").is_err());
+        assert!(parse_time("2024-01-01 10:00 junk").is_err());
+    }
 }
