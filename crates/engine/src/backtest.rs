@@ -1,1 +1,361 @@
 //! The `backtest` command's engine: ANALYTICS.md §10 semantics over OHLCV bars.
+//!
+//! * The strategy decides at each bar's close; a decision taken at bar `t` is a market order
+//!   that fills at the **open of bar `t + 1`**, paying `fee_rate × qty × price`.
+//! * At the end of the data an open position is closed at the **open of the last bar**, as if
+//!   a close-all decision had been taken at the bar before it (it replaces any decision the
+//!   strategy took at that bar; decisions at the last bar have no bar left to fill on).
+//! * The equity curve has one point per bar, marked at the bar's close:
+//!   initial cash + realized PnL + unrealized PnL − entry fees paid on the open lots.
+//!
+//! Round trips, PnL and every statistic come from `zigquant-analytics` (FIFO book, trade
+//! statistics, return statistics): nothing is computed twice.
+
+use std::fmt::Write as _;
+
+use serde::{Serialize, Serializer};
+use thiserror::Error;
+use zigquant_analytics::returns;
+use zigquant_analytics::trades::{ClosedTrade, Direction, FifoBook, Fill, Side, TradeStats};
+
+use crate::bars::BarSeries;
+use crate::strategy::{self, ParamsError, StrategyParams};
+
+/// What to run and with how much money.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BacktestConfig {
+    /// The strategy and its parameters.
+    pub params: StrategyParams,
+    /// Initial cash, quote currency (> 0).
+    pub cash: f64,
+    /// Fee per fill as a fraction of notional (`0.001` = 0.1 %).
+    pub fee_rate: f64,
+    /// `P` of ANALYTICS.md for Sharpe, CAGR and Calmar (252 equities, 365 crypto).
+    pub periods_per_year: f64,
+}
+
+/// Why a backtest cannot run.
+#[derive(Debug, Error)]
+pub enum BacktestError {
+    /// There is no bar to run on.
+    #[error("no bars to backtest")]
+    NoBars,
+    /// The strategy parameters are invalid.
+    #[error(transparent)]
+    Params(#[from] ParamsError),
+    /// A configuration value is out of range; the message names it.
+    #[error("invalid backtest configuration: {0}")]
+    Config(String),
+}
+
+/// One closed round trip, as printed and serialized.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TradeRow {
+    /// `"long"` or `"short"`.
+    pub side: String,
+    /// Base quantity.
+    #[serde(serialize_with = "ser_f64")]
+    pub qty: f64,
+    /// Entry bar time, as written in the CSV.
+    pub entry_time: String,
+    /// Entry fill price (that bar's open).
+    #[serde(serialize_with = "ser_f64")]
+    pub entry_price: f64,
+    /// Exit bar time, as written in the CSV.
+    pub exit_time: String,
+    /// Exit fill price (that bar's open).
+    #[serde(serialize_with = "ser_f64")]
+    pub exit_price: f64,
+    /// Entry and exit fees of these units.
+    #[serde(serialize_with = "ser_f64")]
+    pub fees: f64,
+    /// Gross PnL minus fees (ANALYTICS.md §6).
+    #[serde(serialize_with = "ser_f64")]
+    pub realized_pnl: f64,
+}
+
+/// Summary statistics of a backtest (ANALYTICS.md definitions; loss gauges are positive
+/// fractions).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BacktestStats {
+    /// Closed round trips.
+    pub closed_trades: u64,
+    /// Trades with realized PnL > 0.
+    pub wins: u64,
+    /// Trades with realized PnL < 0.
+    pub losses: u64,
+    /// Trades with realized PnL exactly 0.
+    pub breakevens: u64,
+    /// `wins / closed_trades` (NaN without trades).
+    #[serde(serialize_with = "ser_f64")]
+    pub win_rate: f64,
+    /// Σ realized PnL, net of fees.
+    #[serde(serialize_with = "ser_f64")]
+    pub total_realized_pnl: f64,
+    /// Σ fees of closed trades.
+    #[serde(serialize_with = "ser_f64")]
+    pub total_fees: f64,
+    /// Equity at the last bar's close.
+    #[serde(serialize_with = "ser_f64")]
+    pub final_equity: f64,
+    /// Sharpe of the per-bar mark-to-market equity returns.
+    #[serde(serialize_with = "ser_f64")]
+    pub sharpe: f64,
+    /// CAGR with years = bars / periods_per_year.
+    #[serde(serialize_with = "ser_f64")]
+    pub cagr: f64,
+    /// CAGR / max_drawdown.
+    #[serde(serialize_with = "ser_f64")]
+    pub calmar: f64,
+    /// Max drawdown of the mark-to-market equity curve (one point per bar).
+    #[serde(serialize_with = "ser_f64")]
+    pub max_drawdown: f64,
+    /// Historical one-bar VaR 95 % of the equity returns.
+    #[serde(serialize_with = "ser_f64")]
+    pub var_95: f64,
+    /// CVaR 95 % of the equity returns.
+    #[serde(serialize_with = "ser_f64")]
+    pub cvar_95: f64,
+    /// Max drawdown of the closed-trade equity curve (initial cash + cumulative realized PnL).
+    #[serde(serialize_with = "ser_f64")]
+    pub max_drawdown_closed_trades: f64,
+}
+
+/// The result of a backtest: the trades, the statistics and the equity curve.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BacktestReport {
+    /// Closed round trips in close order.
+    pub trades: Vec<TradeRow>,
+    /// Summary statistics.
+    pub stats: BacktestStats,
+    /// Mark-to-market equity at each bar's close (one point per bar; not serialized, it can be
+    /// as long as the data).
+    #[serde(skip)]
+    pub equity: Vec<f64>,
+}
+
+/// Runs `config`'s strategy over `series` with the §10 rules.
+pub fn run(series: &BarSeries, config: &BacktestConfig) -> Result<BacktestReport, BacktestError> {
+    validate(series, config)?;
+    let bars = &series.bars;
+    let last = bars.len() - 1;
+    let label = |time_ms: i64| series.label_at(time_ms).unwrap_or_default().to_string();
+
+    let mut strategy = strategy::build(&config.params);
+    let mut book = FifoBook::new();
+    let mut stats = TradeStats::default();
+    let mut closed: Vec<ClosedTrade> = Vec::new();
+    let mut equity = Vec::with_capacity(bars.len());
+    let mut pending: Option<f64> = None;
+
+    for (t, bar) in bars.iter().enumerate() {
+        // Orders decided at the previous close fill at this open; at the last bar the decision
+        // is "close everything".
+        let target = if t == last && t > 0 {
+            Some(0.0)
+        } else {
+            pending.take()
+        };
+        if let Some(target) = target {
+            let delta = target - book.position();
+            if delta != 0.0 && delta.is_finite() {
+                let qty = delta.abs();
+                let fill = Fill {
+                    side: if delta > 0.0 { Side::Buy } else { Side::Sell },
+                    qty,
+                    price: bar.open,
+                    fee: config.fee_rate * qty * bar.open,
+                    time_ms: bar.time_ms,
+                };
+                for trade in book.apply(&fill) {
+                    stats.record(&trade);
+                    closed.push(trade);
+                }
+            }
+        }
+        pending = strategy.on_bar(bar, book.position());
+        equity.push(
+            config.cash + stats.total_realized_pnl() + book.unrealized_pnl(bar.close)
+                - book.open_entry_fees(),
+        );
+    }
+
+    let r = returns::simple_returns(&equity);
+    let p = config.periods_per_year;
+    let pnls: Vec<f64> = closed.iter().map(|t| t.realized_pnl).collect();
+    let report_stats = BacktestStats {
+        closed_trades: stats.closed(),
+        wins: stats.wins(),
+        losses: stats.losses(),
+        breakevens: stats.breakevens(),
+        win_rate: stats.win_rate(),
+        total_realized_pnl: stats.total_realized_pnl(),
+        total_fees: stats.total_fees(),
+        final_equity: equity.last().copied().unwrap_or(config.cash),
+        sharpe: returns::sharpe(&r, p),
+        cagr: returns::cagr(&r, p),
+        calmar: returns::calmar(&r, p),
+        max_drawdown: returns::max_drawdown(&r),
+        var_95: returns::var_95(&r),
+        cvar_95: returns::cvar_95(&r),
+        max_drawdown_closed_trades: returns::max_drawdown_trade_equity(config.cash, &pnls),
+    };
+    let trades = closed
+        .iter()
+        .map(|t| TradeRow {
+            side: match t.direction {
+                Direction::Long => "long",
+                Direction::Short => "short",
+            }
+            .to_string(),
+            qty: t.qty,
+            entry_time: label(t.entry_time_ms),
+            entry_price: t.entry_price,
+            exit_time: label(t.exit_time_ms),
+            exit_price: t.exit_price,
+            fees: t.fees,
+            realized_pnl: t.realized_pnl,
+        })
+        .collect();
+    Ok(BacktestReport {
+        trades,
+        stats: report_stats,
+        equity,
+    })
+}
+
+fn validate(series: &BarSeries, config: &BacktestConfig) -> Result<(), BacktestError> {
+    if series.bars.is_empty() {
+        return Err(BacktestError::NoBars);
+    }
+    config.params.validate()?;
+    let bad = |m: String| Err(BacktestError::Config(m));
+    if !(config.cash.is_finite() && config.cash > 0.0) {
+        return bad(format!("cash ({}) must be a positive number", config.cash));
+    }
+    if !(config.fee_rate.is_finite() && config.fee_rate >= 0.0) {
+        return bad(format!("fee_rate ({}) must be >= 0", config.fee_rate));
+    }
+    if !(config.periods_per_year.is_finite() && config.periods_per_year > 0.0) {
+        return bad(format!(
+            "periods_per_year ({}) must be a positive number",
+            config.periods_per_year
+        ));
+    }
+    Ok(())
+}
+
+/// Writes a float as JSON can carry it: finite values as numbers, the others as the strings
+/// `"NaN"`, `"+Inf"`, `"-Inf"` (Prometheus spelling), since JSON has no non-finite numbers.
+pub fn ser_f64<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+    if v.is_finite() {
+        s.serialize_f64(*v)
+    } else {
+        s.serialize_str(fmt_special(*v))
+    }
+}
+
+fn fmt_special(v: f64) -> &'static str {
+    if v.is_nan() {
+        "NaN"
+    } else if v > 0.0 {
+        "+Inf"
+    } else {
+        "-Inf"
+    }
+}
+
+/// A float for people: fixed decimals, or `NaN` / `+Inf` / `-Inf`.
+fn fmt_num(v: f64, decimals: usize) -> String {
+    if v.is_finite() {
+        format!("{v:.decimals$}")
+    } else {
+        fmt_special(v).to_string()
+    }
+}
+
+impl BacktestReport {
+    /// A plain-text table of the trades followed by the statistics, for the terminal.
+    pub fn render_table(&self) -> String {
+        let mut rows: Vec<[String; 9]> = vec![[
+            "#".into(),
+            "side".into(),
+            "qty".into(),
+            "entry_time".into(),
+            "entry_price".into(),
+            "exit_time".into(),
+            "exit_price".into(),
+            "fees".into(),
+            "realized_pnl".into(),
+        ]];
+        for (i, t) in self.trades.iter().enumerate() {
+            rows.push([
+                (i + 1).to_string(),
+                t.side.clone(),
+                fmt_num(t.qty, 6),
+                t.entry_time.clone(),
+                fmt_num(t.entry_price, 4),
+                t.exit_time.clone(),
+                fmt_num(t.exit_price, 4),
+                fmt_num(t.fees, 4),
+                fmt_num(t.realized_pnl, 4),
+            ]);
+        }
+        let mut widths = [0usize; 9];
+        for row in &rows {
+            for (w, cell) in widths.iter_mut().zip(row) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+        let mut out = String::new();
+        let _ = writeln!(out, "Trades ({})", self.trades.len());
+        for (r, row) in rows.iter().enumerate() {
+            let line: Vec<String> = row
+                .iter()
+                .zip(widths)
+                .enumerate()
+                .map(|(c, (cell, w))| {
+                    // Text columns left-aligned, numbers right-aligned.
+                    if matches!(c, 1 | 3 | 5) {
+                        format!("{cell:<w$}")
+                    } else {
+                        format!("{cell:>w$}")
+                    }
+                })
+                .collect();
+            let _ = writeln!(out, "{}", line.join("  ").trim_end());
+            if r == 0 {
+                let total = widths.iter().sum::<usize>() + 2 * (widths.len() - 1);
+                let _ = writeln!(out, "{}", "-".repeat(total));
+            }
+        }
+        let s = &self.stats;
+        let _ = writeln!(out);
+        let _ = writeln!(out, "Statistics");
+        let lines: [(&str, String); 15] = [
+            ("closed_trades", s.closed_trades.to_string()),
+            ("wins", s.wins.to_string()),
+            ("losses", s.losses.to_string()),
+            ("breakevens", s.breakevens.to_string()),
+            ("win_rate", fmt_num(s.win_rate, 4)),
+            ("total_realized_pnl", fmt_num(s.total_realized_pnl, 4)),
+            ("total_fees", fmt_num(s.total_fees, 4)),
+            ("final_equity", fmt_num(s.final_equity, 4)),
+            ("sharpe", fmt_num(s.sharpe, 4)),
+            ("cagr", fmt_num(s.cagr, 6)),
+            ("calmar", fmt_num(s.calmar, 4)),
+            ("max_drawdown (mark-to-market)", fmt_num(s.max_drawdown, 6)),
+            (
+                "max_drawdown (closed trades)",
+                fmt_num(s.max_drawdown_closed_trades, 6),
+            ),
+            ("var_95", fmt_num(s.var_95, 6)),
+            ("cvar_95", fmt_num(s.cvar_95, 6)),
+        ];
+        let w = lines.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+        for (k, v) in lines {
+            let _ = writeln!(out, "  {k:<w$}  {v}");
+        }
+        out
+    }
+}
