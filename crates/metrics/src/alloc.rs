@@ -84,3 +84,12 @@ pub fn live_heap_bytes() -> Option<u64> {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn not_installed_means_none() {
+        // The library's unit-test binary uses the default allocator.
+        assert_eq!(super::live_heap_bytes(), None);
+    }
+}

@@ -119,7 +119,7 @@ impl ProcessCollector {
         let m = FamilyMeta::new;
         Self {
             metas: vec![
-                m("zigquant_memory_bytes", "Memory of the zigquant process in bytes: type=\"heap\" is bytes live in the allocator, type=\"rss\" the resident set reported by the OS.", Gauge),
+                m("zigquant_memory_bytes", "Memory of the zigquant process in bytes: type heap is bytes live in the allocator, type rss the resident set reported by the OS.", Gauge),
                 m("zigquant_uptime_seconds", "Seconds since the zigquant process started.", Gauge),
                 m("zigquant_threads", "OS threads of the zigquant process.", Gauge),
                 m("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", Counter),
