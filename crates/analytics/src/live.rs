@@ -4,8 +4,9 @@
 //! 1e-9; non-finite results exactly), but a push costs O(log n) and a read O(1), so a gauge can
 //! be refreshed after every bar even with millions of samples of history:
 //!
-//! * Sharpe: running sum in input order (the same mean as the batch function, bit for bit) plus
-//!   Welford's sum of squared deviations, and the running min/max for the all-equal rule.
+//! * Sharpe: an exact running sum (the same correctly rounded mean as the batch function, bit
+//!   for bit, whatever the order) plus Welford's sum of squared deviations, and the running
+//!   min/max for the all-equal rule.
 //! * CAGR and drawdown: the running product and peak, the same operations in the same order as
 //!   the batch functions (identical results).
 //! * VaR/CVaR: two heaps split at the 5 % cut (the `k + 1` smallest returns in a max-heap, the
@@ -17,7 +18,8 @@ use std::collections::BinaryHeap;
 
 use crate::exact_sum::ExactSum;
 use crate::returns::{
-    cagr_from, calmar_from, cvar_from, cvar_k, sharpe_from, var_from, var_index, Drawdown,
+    cagr_from, calmar_from, cvar_from, cvar_k, mean_from, sharpe_from, var_from, var_index,
+    Drawdown,
 };
 
 /// Statistics over per-period returns pushed one at a time (non-finite returns are dropped).
@@ -25,8 +27,8 @@ use crate::returns::{
 pub struct ReturnStats {
     periods_per_year: f64,
     n: usize,
-    /// Σ x_i in input order.
-    sum: f64,
+    /// Σ x_i, exactly.
+    sum: ExactSum,
     /// Welford's running mean and sum of squared deviations from it.
     w_mean: f64,
     w_m2: f64,
@@ -45,7 +47,7 @@ impl ReturnStats {
         Self {
             periods_per_year,
             n: 0,
-            sum: 0.0,
+            sum: ExactSum::default(),
             w_mean: 0.0,
             w_m2: 0.0,
             min: f64::INFINITY,
@@ -62,7 +64,7 @@ impl ReturnStats {
             return;
         }
         self.n += 1;
-        self.sum += r;
+        self.sum.add(r);
         let delta = r - self.w_mean;
         self.w_mean += delta / self.n as f64;
         self.w_m2 += delta * (r - self.w_mean);
@@ -88,7 +90,7 @@ impl ReturnStats {
         if self.n == 0 {
             return f64::NAN;
         }
-        let mean = self.sum / self.n as f64;
+        let mean = mean_from(self.sum.value(), self.n, self.min, self.max);
         sharpe_from(
             self.n,
             mean,

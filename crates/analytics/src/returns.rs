@@ -29,9 +29,13 @@ pub fn sharpe(returns: &[f64], periods_per_year: f64) -> f64 {
     if n < 2 {
         return f64::NAN;
     }
-    let mean = x.iter().sum::<f64>() / n as f64;
-    let m2: f64 = x.iter().map(|v| (v - mean) * (v - mean)).sum();
     let (min, max) = min_max(&x);
+    let mut sum = ExactSum::default();
+    for v in &x {
+        sum.add(*v);
+    }
+    let mean = mean_from(sum.value(), n, min, max);
+    let m2: f64 = x.iter().map(|v| (v - mean) * (v - mean)).sum();
     sharpe_from(n, mean, m2, min, max, periods_per_year)
 }
 
@@ -141,6 +145,13 @@ pub(crate) fn no_neg_zero(v: f64) -> f64 {
     } else {
         v
     }
+}
+
+/// The mean from the exact sum: correctly rounded sum, then clamped to `[min, max]` (where the
+/// true mean lies), so the mean never depends on summation order and all-equal values give
+/// exactly that value.
+pub(crate) fn mean_from(exact_sum: f64, n: usize, min: f64, max: f64) -> f64 {
+    (exact_sum / n as f64).clamp(min, max)
 }
 
 /// Sharpe from the count, mean, sum of squared deviations and the extremes of the sample.

@@ -50,7 +50,7 @@ fn check_live(live: &ReturnStats, hist: &[f64], p: f64) -> Result<(), TestCaseEr
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    // 256 cases by default; PROPTEST_CASES=N for a longer run.
 
     #[test]
     fn live_returns_equal_batch_after_every_push(
@@ -136,4 +136,29 @@ proptest! {
         prop_assert!((stats.total_fees() + book.open_entry_fees() - fees_paid).abs() <= scale);
         prop_assert_eq!(stats.closed(), stats.wins() + stats.losses() + stats.breakevens());
     }
+}
+
+/// Welford's variance against the two-pass formula where it is hardest: a long series whose
+/// mean is a thousand times its spread (the sd is small next to the values).
+#[test]
+fn welford_agrees_with_two_pass_on_a_long_drifting_series() {
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let mut xs = Vec::with_capacity(300_000);
+    for _ in 0..300_000 {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        let u = (state >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0;
+        xs.push(0.001 + 1e-6 * u);
+    }
+    let mut live = ReturnStats::new(252.0);
+    for x in &xs {
+        live.push(*x);
+    }
+    let (l, b) = (live.sharpe(), sharpe(&xs, 252.0));
+    assert!((l - b).abs() <= 1e-9 * b.abs(), "live {l} batch {b}");
+    assert_eq!(live.var_95(), var_95(&xs));
+    assert_eq!(live.cvar_95(), cvar_95(&xs));
+    assert_eq!(live.max_drawdown(), max_drawdown(&xs));
+    assert_eq!(live.cagr(), cagr(&xs, 252.0));
 }
