@@ -1,0 +1,665 @@
+//! The `[engine]` table of the zigquant TOML file: pairs, feeds, exchanges, strategies, the noise
+//! order source, risk thresholds and journal settings. `default-engine.toml` (embedded) is the
+//! documented default; [`EngineConfig::validate`] names the offending field of a bad config.
+//!
+//! Time units: latencies are milliseconds of *market* time; every other duration (outages, time
+//! in force, `at_secs`) is in seconds of *wall* time at the configured clock speed, i.e. market
+//! seconds divided by `feed.clock_speed`. With pacing on, these are real seconds; with pacing off
+//! they stay a deterministic function of the simulated clock.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::strategy::StrategyParams;
+
+/// The embedded default configuration, commented for users (`zigquant config --default`).
+pub const DEFAULT_ENGINE_TOML: &str = include_str!("../default-engine.toml");
+
+/// Name under which API orders without a strategy are booked.
+pub const MANUAL_STRATEGY: &str = "manual";
+
+/// An invalid configuration: `field` is the path of the offending value.
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+#[error("{field}: {message}")]
+pub struct ConfigError {
+    /// Path of the offending field, e.g. `engine.strategies[1].slow`.
+    pub field: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+fn err(field: impl Into<String>, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+/// The whole engine configuration (the `[engine]` table). Missing keys and tables take the
+/// embedded defaults (tables merge key by key; arrays such as `pairs` replace the default
+/// array whole); unknown keys are an error.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "toml::Table")]
+pub struct EngineConfig {
+    /// Seed of every random draw (prices, latencies, faults, noise orders).
+    pub seed: u64,
+    /// Starting cash of each strategy's account, quote currency.
+    pub initial_cash: f64,
+    /// Sampling periods per year for Sharpe/CAGR/Calmar (ANALYTICS.md §0): one period per bar.
+    pub periods_per_year: f64,
+    /// The market clock.
+    pub feed: FeedConfig,
+    /// Traded pairs and their market data source.
+    pub pairs: Vec<PairConfig>,
+    /// Paper exchanges.
+    pub exchanges: Vec<ExchangeConfig>,
+    /// Strategy instances.
+    pub strategies: Vec<StrategyConfig>,
+    /// Built-in random order source that exercises limits, cancels and rejects.
+    pub noise: NoiseConfig,
+    /// Risk monitor thresholds and pre-trade limits.
+    pub risk: RiskConfig,
+    /// Journal settings.
+    pub journal: JournalConfig,
+}
+
+/// The fields exactly as written, every one required: what remains after merging over the
+/// embedded defaults.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEngineConfig {
+    seed: u64,
+    initial_cash: f64,
+    periods_per_year: f64,
+    feed: FeedConfig,
+    pairs: Vec<PairConfig>,
+    exchanges: Vec<ExchangeConfig>,
+    strategies: Vec<StrategyConfig>,
+    noise: NoiseConfig,
+    risk: RiskConfig,
+    journal: JournalConfig,
+}
+
+impl From<RawEngineConfig> for EngineConfig {
+    fn from(r: RawEngineConfig) -> Self {
+        Self {
+            seed: r.seed,
+            initial_cash: r.initial_cash,
+            periods_per_year: r.periods_per_year,
+            feed: r.feed,
+            pairs: r.pairs,
+            exchanges: r.exchanges,
+            strategies: r.strategies,
+            noise: r.noise,
+            risk: r.risk,
+            journal: r.journal,
+        }
+    }
+}
+
+/// The `[engine]` table of the embedded default file.
+fn default_table() -> Result<toml::Table, String> {
+    let mut file: toml::Table = toml::from_str(DEFAULT_ENGINE_TOML).map_err(|e| e.to_string())?;
+    match file.remove("engine") {
+        Some(toml::Value::Table(t)) => Ok(t),
+        _ => Err("default-engine.toml has no [engine] table".into()),
+    }
+}
+
+/// Overlays `over` onto `base`: tables merge recursively, anything else replaces.
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (k, v) in over {
+        match (base.get_mut(&k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+}
+
+impl TryFrom<toml::Table> for EngineConfig {
+    type Error = String;
+
+    fn try_from(user: toml::Table) -> Result<Self, String> {
+        let mut t = default_table()?;
+        merge(&mut t, user);
+        RawEngineConfig::deserialize(toml::Value::Table(t))
+            .map(Into::into)
+            .map_err(|e| format!("engine: {}", e.message()))
+    }
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        // The embedded file is a compile-time constant; `default_config_parses_and_validates`
+        // proves it parses, so this cannot fail at run time.
+        match default_table().and_then(|t| {
+            RawEngineConfig::deserialize(toml::Value::Table(t)).map_err(|e| e.to_string())
+        }) {
+            Ok(r) => r.into(),
+            Err(e) => panic!("embedded default-engine.toml is invalid: {e}"),
+        }
+    }
+}
+
+/// The market clock: bar interval and how fast market time runs against wall time.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedConfig {
+    /// Market seconds per bar.
+    pub bar_interval_secs: f64,
+    /// Market seconds per wall second (240 with 60 s bars = one bar every 250 ms).
+    pub clock_speed: f64,
+    /// Pace the simulation to wall time; `false` runs as fast as the CPU allows (tests).
+    pub pacing: bool,
+    /// Stop the feeds after this many bars per process run (0 = never).
+    pub max_bars: u64,
+    /// Market time of the first bar, Unix ms (fixed for determinism).
+    pub start_time_ms: i64,
+    /// Bars replayed from the journal into strategies after a restart to warm up indicators.
+    pub warmup_bars: usize,
+}
+
+impl Default for FeedConfig {
+    fn default() -> Self {
+        EngineConfig::default().feed
+    }
+}
+
+/// Where a pair's bars come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FeedSource {
+    /// Seeded geometric Brownian motion.
+    Synthetic,
+    /// Replay of an OHLCV CSV file (the backtest format), one row per bar.
+    Csv,
+}
+
+/// One traded pair.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PairConfig {
+    /// Pair name, used as a metric label (letters, digits, `-`, `_`).
+    pub name: String,
+    /// Market data source.
+    #[serde(default = "default_source")]
+    pub source: FeedSource,
+    /// CSV file for `source = "csv"`.
+    #[serde(default)]
+    pub csv_path: Option<PathBuf>,
+    /// First price of the synthetic feed.
+    #[serde(default = "default_start_price")]
+    pub start_price: f64,
+    /// Annualised drift of the synthetic feed (0.05 = 5 %/year).
+    #[serde(default)]
+    pub drift: f64,
+    /// Annualised volatility of the synthetic feed (0.8 = 80 %/year).
+    #[serde(default = "default_volatility")]
+    pub volatility: f64,
+    /// Smallest order quantity the exchanges accept (smaller orders are rejected).
+    #[serde(default = "default_min_qty")]
+    pub min_qty: f64,
+}
+
+fn default_source() -> FeedSource {
+    FeedSource::Synthetic
+}
+fn default_start_price() -> f64 {
+    100.0
+}
+fn default_volatility() -> f64 {
+    0.5
+}
+fn default_min_qty() -> f64 {
+    0.0001
+}
+fn default_true() -> bool {
+    true
+}
+
+/// One scheduled outage of an exchange link.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutageConfig {
+    /// Wall seconds after engine start at which the link drops.
+    pub at_secs: f64,
+    /// How long it stays down, wall seconds.
+    pub for_secs: f64,
+}
+
+/// One paper exchange.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExchangeConfig {
+    /// Venue name, used as a metric label.
+    pub name: String,
+    /// Fee rate on notional for every fill (0.0005 = 5 bp).
+    #[serde(default)]
+    pub fee_rate: f64,
+    /// Median submit -> ack/fill latency, market milliseconds (lognormal).
+    #[serde(default = "default_latency_median")]
+    pub latency_median_ms: f64,
+    /// 99th percentile of that latency, market milliseconds.
+    #[serde(default = "default_latency_p99")]
+    pub latency_p99_ms: f64,
+    /// Random disconnects per wall hour (0 = none).
+    #[serde(default)]
+    pub disconnect_rate_per_hour: f64,
+    /// Mean duration of a random outage, wall seconds (uniform in 0.5x..1.5x).
+    #[serde(default = "default_outage_secs")]
+    pub disconnect_mean_secs: f64,
+    /// Scheduled outages (force one for tests: `disconnect = [{ at_secs = 1, for_secs = 30 }]`).
+    #[serde(default)]
+    pub disconnect: Vec<OutageConfig>,
+}
+
+fn default_latency_median() -> f64 {
+    20.0
+}
+fn default_latency_p99() -> f64 {
+    200.0
+}
+fn default_outage_secs() -> f64 {
+    3.0
+}
+
+/// Order type a strategy uses to reach its target position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExecutionStyle {
+    /// Market orders, filled at the last price on arrival.
+    Market,
+    /// Limit orders at the bar close, cancelled after `time_in_force_secs`.
+    Limit,
+}
+
+/// One strategy instance.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StrategyConfig {
+    /// Instance name, used as a metric label; unique; not `manual`.
+    pub name: String,
+    /// Pair it trades.
+    pub pair: String,
+    /// Exchange it trades on (default: the first exchange).
+    #[serde(default)]
+    pub exchange: Option<String>,
+    /// Start running (a stop through the API is journaled and survives restarts).
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// Order type used to reach the target position.
+    #[serde(default = "default_execution")]
+    pub execution: ExecutionStyle,
+    /// Time in force of limit orders, wall seconds.
+    #[serde(default = "default_tif")]
+    pub time_in_force_secs: f64,
+    /// The decision logic and its parameters (`kind = "sma_cross"` / `"mean_reversion"`).
+    pub params: StrategyParams,
+}
+
+fn default_execution() -> ExecutionStyle {
+    ExecutionStyle::Market
+}
+fn default_tif() -> f64 {
+    2.0
+}
+
+/// The noise order source: random small orders on random pairs and venues, so limit fills,
+/// time-in-force cancels and rejects (outage, invalid quantity, risk limit) occur in every run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoiseConfig {
+    /// Whether it exists at all.
+    pub enabled: bool,
+    /// Its strategy name (a metric label).
+    pub name: String,
+    /// Probability of one order per bar.
+    pub order_prob: f64,
+    /// Share of limit orders (the rest are market orders).
+    pub limit_prob: f64,
+    /// Order size, quote currency.
+    pub notional: f64,
+    /// Limit prices are set up to this many basis points away from the last price (passive side).
+    pub max_offset_bps: f64,
+    /// Time in force of its limit orders, wall seconds.
+    pub time_in_force_secs: f64,
+    /// Probability that an order is 100x too large (a "fat finger", caught by the risk limit).
+    pub fat_finger_prob: f64,
+    /// Probability that an order is below the pair's `min_qty` (rejected: invalid quantity).
+    pub tiny_prob: f64,
+}
+
+impl Default for NoiseConfig {
+    fn default() -> Self {
+        EngineConfig::default().noise
+    }
+}
+
+/// Risk thresholds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RiskConfig {
+    /// Portfolio max drawdown (fraction) that raises a warning.
+    pub drawdown_warning: f64,
+    /// Portfolio max drawdown (fraction) that raises a critical alert.
+    pub drawdown_critical: f64,
+    /// |position| notional per pair (quote) that raises a warning.
+    pub position_warning_notional: f64,
+    /// Pre-trade limit: an order that would take |position| notional of a pair past this is
+    /// rejected with `risk_limit`.
+    pub max_position_notional: f64,
+    /// Share of rejects among the last `reject_window` terminal orders that raises a warning.
+    pub reject_rate_warning: f64,
+    /// Share that raises a critical alert.
+    pub reject_rate_critical: f64,
+    /// Number of recent terminal orders the reject rate is computed over.
+    pub reject_window: usize,
+    /// An exchange down this long (wall seconds) raises a critical alert (warning at once).
+    pub disconnect_critical_secs: f64,
+}
+
+impl Default for RiskConfig {
+    fn default() -> Self {
+        EngineConfig::default().risk
+    }
+}
+
+/// SQLite `synchronous` mode of the journal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncMode {
+    /// Survives process crashes (`kill -9`); the last commits may be lost on power loss.
+    Normal,
+    /// Every commit is fsynced: survives power loss too.
+    Full,
+}
+
+/// Journal settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JournalConfig {
+    /// SQLite `synchronous` pragma.
+    pub synchronous: SyncMode,
+}
+
+impl Default for JournalConfig {
+    fn default() -> Self {
+        EngineConfig::default().journal
+    }
+}
+
+fn check_name(field: &str, name: &str) -> Result<(), ConfigError> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
+    if ok {
+        Ok(())
+    } else {
+        Err(err(
+            field,
+            "must be 1-64 characters of letters, digits, '-', '_' or '.'",
+        ))
+    }
+}
+
+fn positive(field: &str, v: f64) -> Result<(), ConfigError> {
+    if v.is_finite() && v > 0.0 {
+        Ok(())
+    } else {
+        Err(err(field, "must be a finite number > 0"))
+    }
+}
+
+fn non_negative(field: &str, v: f64) -> Result<(), ConfigError> {
+    if v.is_finite() && v >= 0.0 {
+        Ok(())
+    } else {
+        Err(err(field, "must be a finite number >= 0"))
+    }
+}
+
+fn fraction(field: &str, v: f64) -> Result<(), ConfigError> {
+    if v.is_finite() && (0.0..=1.0).contains(&v) {
+        Ok(())
+    } else {
+        Err(err(field, "must be between 0 and 1"))
+    }
+}
+
+impl EngineConfig {
+    /// Parses a whole zigquant TOML file's `[engine]` table (other tables are ignored).
+    pub fn from_toml_file_str(text: &str) -> Result<Self, ConfigError> {
+        #[derive(Deserialize)]
+        struct File {
+            #[serde(default)]
+            engine: Option<EngineConfig>,
+        }
+        let f: File = toml::from_str(text).map_err(|e| err("engine", e.to_string()))?;
+        Ok(f.engine.unwrap_or_default())
+    }
+
+    /// Checks every value; the error names the field path, e.g.
+    /// `engine.strategies[1].params.slow: must be greater than fast`.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        positive("engine.initial_cash", self.initial_cash)?;
+        positive("engine.periods_per_year", self.periods_per_year)?;
+        positive("engine.feed.bar_interval_secs", self.feed.bar_interval_secs)?;
+        if self.feed.bar_interval_secs < 0.001 {
+            return Err(err("engine.feed.bar_interval_secs", "must be >= 0.001"));
+        }
+        positive("engine.feed.clock_speed", self.feed.clock_speed)?;
+        if self.pairs.is_empty() {
+            return Err(err("engine.pairs", "at least one pair is required"));
+        }
+        let mut seen = HashSet::new();
+        for (i, p) in self.pairs.iter().enumerate() {
+            let f = format!("engine.pairs[{i}]");
+            check_name(&format!("{f}.name"), &p.name)?;
+            if !seen.insert(p.name.as_str()) {
+                return Err(err(format!("{f}.name"), "duplicate pair name"));
+            }
+            positive(&format!("{f}.min_qty"), p.min_qty)?;
+            match p.source {
+                FeedSource::Synthetic => {
+                    positive(&format!("{f}.start_price"), p.start_price)?;
+                    non_negative(&format!("{f}.volatility"), p.volatility)?;
+                    if !p.drift.is_finite() {
+                        return Err(err(format!("{f}.drift"), "must be finite"));
+                    }
+                }
+                FeedSource::Csv => {
+                    if p.csv_path.is_none() {
+                        return Err(err(
+                            format!("{f}.csv_path"),
+                            "required when source = \"csv\"",
+                        ));
+                    }
+                }
+            }
+        }
+        if self.exchanges.is_empty() {
+            return Err(err("engine.exchanges", "at least one exchange is required"));
+        }
+        let mut seen = HashSet::new();
+        for (i, x) in self.exchanges.iter().enumerate() {
+            let f = format!("engine.exchanges[{i}]");
+            check_name(&format!("{f}.name"), &x.name)?;
+            if !seen.insert(x.name.as_str()) {
+                return Err(err(format!("{f}.name"), "duplicate exchange name"));
+            }
+            if !(x.fee_rate.is_finite() && (0.0..0.1).contains(&x.fee_rate)) {
+                return Err(err(format!("{f}.fee_rate"), "must be in [0, 0.1)"));
+            }
+            positive(&format!("{f}.latency_median_ms"), x.latency_median_ms)?;
+            positive(&format!("{f}.latency_p99_ms"), x.latency_p99_ms)?;
+            if x.latency_p99_ms < x.latency_median_ms {
+                return Err(err(
+                    format!("{f}.latency_p99_ms"),
+                    "must be >= latency_median_ms",
+                ));
+            }
+            non_negative(
+                &format!("{f}.disconnect_rate_per_hour"),
+                x.disconnect_rate_per_hour,
+            )?;
+            positive(&format!("{f}.disconnect_mean_secs"), x.disconnect_mean_secs)?;
+            for (j, o) in x.disconnect.iter().enumerate() {
+                non_negative(&format!("{f}.disconnect[{j}].at_secs"), o.at_secs)?;
+                positive(&format!("{f}.disconnect[{j}].for_secs"), o.for_secs)?;
+            }
+        }
+        let mut names = HashSet::new();
+        names.insert(MANUAL_STRATEGY.to_string());
+        for (i, s) in self.strategies.iter().enumerate() {
+            let f = format!("engine.strategies[{i}]");
+            check_name(&format!("{f}.name"), &s.name)?;
+            if !names.insert(s.name.clone()) {
+                return Err(err(
+                    format!("{f}.name"),
+                    "duplicate strategy name (\"manual\" is reserved)",
+                ));
+            }
+            if !self.pairs.iter().any(|p| p.name == s.pair) {
+                return Err(err(
+                    format!("{f}.pair"),
+                    format!("unknown pair {:?}", s.pair),
+                ));
+            }
+            if let Some(x) = &s.exchange {
+                if !self.exchanges.iter().any(|e| &e.name == x) {
+                    return Err(err(
+                        format!("{f}.exchange"),
+                        format!("unknown exchange {x:?}"),
+                    ));
+                }
+            }
+            positive(&format!("{f}.time_in_force_secs"), s.time_in_force_secs)?;
+            match &s.params {
+                StrategyParams::SmaCross {
+                    fast, slow, qty, ..
+                } => {
+                    if *fast == 0 {
+                        return Err(err(format!("{f}.params.fast"), "must be >= 1"));
+                    }
+                    if slow <= fast {
+                        return Err(err(format!("{f}.params.slow"), "must be greater than fast"));
+                    }
+                    positive(&format!("{f}.params.qty"), *qty)?;
+                }
+                StrategyParams::MeanReversion {
+                    window,
+                    entry_z,
+                    exit_z,
+                    qty,
+                } => {
+                    if *window < 2 {
+                        return Err(err(format!("{f}.params.window"), "must be >= 2"));
+                    }
+                    positive(&format!("{f}.params.entry_z"), *entry_z)?;
+                    non_negative(&format!("{f}.params.exit_z"), *exit_z)?;
+                    if exit_z > entry_z {
+                        return Err(err(format!("{f}.params.exit_z"), "must be <= entry_z"));
+                    }
+                    positive(&format!("{f}.params.qty"), *qty)?;
+                }
+            }
+        }
+        if self.noise.enabled {
+            let n = &self.noise;
+            check_name("engine.noise.name", &n.name)?;
+            if names.contains(&n.name) {
+                return Err(err("engine.noise.name", "clashes with a strategy name"));
+            }
+            fraction("engine.noise.order_prob", n.order_prob)?;
+            fraction("engine.noise.limit_prob", n.limit_prob)?;
+            positive("engine.noise.notional", n.notional)?;
+            non_negative("engine.noise.max_offset_bps", n.max_offset_bps)?;
+            positive("engine.noise.time_in_force_secs", n.time_in_force_secs)?;
+            fraction("engine.noise.fat_finger_prob", n.fat_finger_prob)?;
+            fraction("engine.noise.tiny_prob", n.tiny_prob)?;
+        }
+        let r = &self.risk;
+        fraction("engine.risk.drawdown_warning", r.drawdown_warning)?;
+        fraction("engine.risk.drawdown_critical", r.drawdown_critical)?;
+        if r.drawdown_critical < r.drawdown_warning {
+            return Err(err(
+                "engine.risk.drawdown_critical",
+                "must be >= drawdown_warning",
+            ));
+        }
+        positive(
+            "engine.risk.position_warning_notional",
+            r.position_warning_notional,
+        )?;
+        positive("engine.risk.max_position_notional", r.max_position_notional)?;
+        fraction("engine.risk.reject_rate_warning", r.reject_rate_warning)?;
+        fraction("engine.risk.reject_rate_critical", r.reject_rate_critical)?;
+        if r.reject_rate_critical < r.reject_rate_warning {
+            return Err(err(
+                "engine.risk.reject_rate_critical",
+                "must be >= reject_rate_warning",
+            ));
+        }
+        if r.reject_window == 0 {
+            return Err(err("engine.risk.reject_window", "must be >= 1"));
+        }
+        positive(
+            "engine.risk.disconnect_critical_secs",
+            r.disconnect_critical_secs,
+        )?;
+        Ok(())
+    }
+
+    /// Every strategy label value the engine can emit: configured strategies, the noise source
+    /// (when enabled) and `manual`. The metrics layer pre-registers exactly these.
+    pub fn strategy_names(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.strategies.iter().map(|s| s.name.clone()).collect();
+        if self.noise.enabled {
+            v.push(self.noise.name.clone());
+        }
+        v.push(MANUAL_STRATEGY.to_string());
+        v
+    }
+
+    /// Every pair label value.
+    pub fn pair_names(&self) -> Vec<String> {
+        self.pairs.iter().map(|p| p.name.clone()).collect()
+    }
+
+    /// Every exchange label value.
+    pub fn exchange_names(&self) -> Vec<String> {
+        self.exchanges.iter().map(|x| x.name.clone()).collect()
+    }
+
+    /// Market milliseconds per wall second (the clock speed in ms).
+    pub(crate) fn market_ms_per_wall_sec(&self) -> f64 {
+        self.feed.clock_speed * 1000.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_config_parses_and_validates() {
+        let c = EngineConfig::default();
+        c.validate().unwrap();
+        assert_eq!(c.pair_names(), vec!["BTC-USDT", "ETH-USDT"]);
+        assert!(c.exchange_names().contains(&"hyperliquid".to_string()));
+        assert!(c.strategy_names().contains(&"manual".to_string()));
+    }
+
+    #[test]
+    fn partial_file_takes_defaults() {
+        let c = EngineConfig::from_toml_file_str("[engine.feed]\npacing = false\n").unwrap();
+        assert!(!c.feed.pacing);
+        assert_eq!(c.pairs, EngineConfig::default().pairs);
+    }
+}

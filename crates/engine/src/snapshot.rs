@@ -1,0 +1,194 @@
+//! Read-only views the API returns as JSON. Undefined statistics serialize as `"NaN"`,
+//! `"+Inf"` or `"-Inf"` strings (see [`crate::float`]).
+
+use serde::Serialize;
+
+use crate::float::{f64_or_str, opt_f64_or_str};
+use crate::orders::OrderSide;
+use crate::strategy::StrategyParams;
+
+/// One strategy instance and how it is doing.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StrategyInfo {
+    /// Instance name.
+    pub name: String,
+    /// `sma_cross`, `mean_reversion`, `noise` or `manual`.
+    pub kind: String,
+    /// Pair it trades (`None` for `noise` and `manual`, which trade any).
+    pub pair: Option<String>,
+    /// Exchange it sends to (`None` for `noise` and `manual`).
+    pub exchange: Option<String>,
+    /// Whether it acts on bars.
+    pub running: bool,
+    /// Its parameters (rule strategies only).
+    pub params: Option<StrategyParams>,
+    /// Realized PnL of closed round trips, net of fees.
+    #[serde(serialize_with = "f64_or_str")]
+    pub realized_pnl: f64,
+    /// Win rate of closed round trips (NaN when none).
+    #[serde(serialize_with = "f64_or_str")]
+    pub win_rate: f64,
+    /// Closed round trips.
+    pub closed_trades: u64,
+    /// Sharpe of its mark-to-market equity.
+    #[serde(serialize_with = "f64_or_str")]
+    pub sharpe: f64,
+    /// Calmar of its mark-to-market equity.
+    #[serde(serialize_with = "f64_or_str")]
+    pub calmar: f64,
+    /// Mark-to-market equity.
+    #[serde(serialize_with = "f64_or_str")]
+    pub equity: f64,
+    /// Cash balance.
+    #[serde(serialize_with = "f64_or_str")]
+    pub cash: f64,
+    /// Fees paid in total.
+    #[serde(serialize_with = "f64_or_str")]
+    pub fees_paid: f64,
+}
+
+/// One strategy's share of a pair's position.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StrategyPosition {
+    /// Strategy name.
+    pub strategy: String,
+    /// Signed base quantity.
+    #[serde(serialize_with = "f64_or_str")]
+    pub size: f64,
+    /// Average entry price of the open lots.
+    #[serde(serialize_with = "opt_f64_or_str")]
+    pub avg_entry_price: Option<f64>,
+    /// Unrealized PnL at the last price.
+    #[serde(serialize_with = "f64_or_str")]
+    pub unrealized_pnl: f64,
+}
+
+/// The net position of one pair.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PositionInfo {
+    /// Pair.
+    pub pair: String,
+    /// Signed base quantity across strategies.
+    #[serde(serialize_with = "f64_or_str")]
+    pub size: f64,
+    /// Last price.
+    #[serde(serialize_with = "opt_f64_or_str")]
+    pub mark_price: Option<f64>,
+    /// Unrealized PnL across strategies.
+    #[serde(serialize_with = "f64_or_str")]
+    pub unrealized_pnl: f64,
+    /// Per strategy, non-flat ones only.
+    pub by_strategy: Vec<StrategyPosition>,
+}
+
+/// One fill, as listed by the trades endpoint.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TradeInfo {
+    /// Fill id.
+    pub id: u64,
+    /// Order it belongs to.
+    pub order_id: u64,
+    /// Strategy.
+    pub strategy: String,
+    /// Pair.
+    pub pair: String,
+    /// Exchange.
+    pub exchange: String,
+    /// Buy or sell.
+    pub side: OrderSide,
+    /// Base quantity.
+    pub qty: f64,
+    /// Price.
+    pub price: f64,
+    /// Fee, quote currency.
+    pub fee: f64,
+    /// Market time, Unix ms.
+    pub time_ms: i64,
+}
+
+/// Orders per terminal state (lifetime, from the journal) and open now.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct OrderTotals {
+    /// Filled orders.
+    pub filled: u64,
+    /// Cancelled orders.
+    pub cancelled: u64,
+    /// Rejected orders.
+    pub rejected: u64,
+    /// Open right now.
+    pub open: u64,
+}
+
+/// Per-strategy line of the summary.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StrategySummary {
+    /// Strategy name.
+    pub name: String,
+    /// Realized PnL, net of fees.
+    #[serde(serialize_with = "f64_or_str")]
+    pub realized_pnl: f64,
+    /// Win rate (NaN when no closed trades).
+    #[serde(serialize_with = "f64_or_str")]
+    pub win_rate: f64,
+    /// Sharpe of its equity.
+    #[serde(serialize_with = "f64_or_str")]
+    pub sharpe: f64,
+    /// Calmar of its equity.
+    #[serde(serialize_with = "f64_or_str")]
+    pub calmar: f64,
+    /// Mark-to-market equity.
+    #[serde(serialize_with = "f64_or_str")]
+    pub equity: f64,
+    /// Closed round trips.
+    pub closed_trades: u64,
+}
+
+/// The JSON metrics summary: lifetime totals and current statistics.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Summary {
+    /// Fills, lifetime.
+    pub trades_total: u64,
+    /// Orders per state, lifetime.
+    pub orders_total: OrderTotals,
+    /// Alerts raised, lifetime, per level (`info`, `warning`, `critical`).
+    pub alerts_total: Vec<(String, u64)>,
+    /// Portfolio mark-to-market equity.
+    #[serde(serialize_with = "f64_or_str")]
+    pub equity: f64,
+    /// Portfolio max drawdown, positive fraction.
+    #[serde(serialize_with = "f64_or_str")]
+    pub max_drawdown: f64,
+    /// Portfolio VaR 95 %, positive loss fraction.
+    #[serde(serialize_with = "f64_or_str")]
+    pub var_95: f64,
+    /// Portfolio CVaR 95 %, positive loss fraction.
+    #[serde(serialize_with = "f64_or_str")]
+    pub cvar_95: f64,
+    /// Equity samples behind the portfolio statistics.
+    pub equity_samples: u64,
+    /// Per strategy.
+    pub strategies: Vec<StrategySummary>,
+}
+
+/// Liveness facts for the health endpoint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Health {
+    /// The last journal write succeeded.
+    pub journal_ok: bool,
+    /// Every feed delivered a bar recently (and none has ended).
+    pub feeds_live: bool,
+    /// Trading halted (journal failure); the reason.
+    pub halted: Option<String>,
+}
+
+/// Progress of the simulation (tests and tools).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Progress {
+    /// Bar ticks processed in this run.
+    pub ticks: u64,
+    /// Nothing left to simulate (feeds ended and no pending events).
+    pub idle: bool,
+    /// Bar ticks at which an account's §9 equity differed from cash + position value
+    /// (an accounting bug; always 0).
+    pub identity_violations: u64,
+}

@@ -1,0 +1,58 @@
+//! Shared helpers for the engine's integration tests.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use zigquant_engine::config::SyncMode;
+use zigquant_engine::events::RecordingSink;
+use zigquant_engine::{Engine, EngineConfig, EngineHandle};
+
+/// A fresh directory under the system temp dir, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let p = std::env::temp_dir().join(format!(
+            "zigquant-engine-{tag}-{}-{nanos}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+
+    pub fn journal(&self) -> PathBuf {
+        self.0.join("journal.sqlite")
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The default config, unpaced, stopping after `bars` bars, with a fast journal.
+pub fn fast_config(bars: u64) -> EngineConfig {
+    let mut c = EngineConfig::default();
+    c.feed.pacing = false;
+    c.feed.max_bars = bars;
+    c.journal.synchronous = SyncMode::Normal;
+    c
+}
+
+/// Starts an engine and waits until it has simulated everything.
+pub fn run_to_idle(cfg: EngineConfig, dir: &TempDir) -> (EngineHandle, Arc<RecordingSink>) {
+    let sink = Arc::new(RecordingSink::default());
+    let h = Engine::start(cfg, &dir.journal(), sink.clone()).unwrap();
+    assert!(
+        h.wait_idle(Duration::from_secs(120)).unwrap(),
+        "engine never went idle"
+    );
+    (h, sink)
+}
