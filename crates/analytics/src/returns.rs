@@ -196,7 +196,7 @@ pub(crate) fn calmar_from(cagr: f64, max_drawdown: f64) -> f64 {
 
 /// `(lo, t)`: the interpolation position of the 5th percentile among `n` sorted values.
 pub(crate) fn var_index(n: usize) -> (usize, f64) {
-    let h = (n - 1) as f64 * TAIL;
+    let h = n.saturating_sub(1) as f64 * TAIL;
     let lo = h.floor();
     (lo as usize, h - lo)
 }
@@ -214,7 +214,7 @@ pub(crate) fn var_from(s_lo: f64, s_next: Option<f64>, n: usize) -> f64 {
 
 /// The CVaR cut: the tail is the `k + 1` smallest of `n` returns.
 pub(crate) fn cvar_k(n: usize) -> usize {
-    ((n - 1) as f64 * TAIL) as usize
+    (n.saturating_sub(1) as f64 * TAIL) as usize
 }
 
 /// The CVaR gauge from the exact tail sum, `k`, and the tail's smallest and largest values.
