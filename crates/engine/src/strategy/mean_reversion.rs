@@ -76,3 +76,45 @@ impl Strategy for MeanReversion {
         (target != position).then_some(target)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bar(close: f64) -> Bar {
+        Bar {
+            time_ms: 0,
+            open: close,
+            high: close,
+            low: close,
+            close,
+            volume: 0.0,
+        }
+    }
+
+    #[test]
+    fn equal_closes_never_trigger() {
+        let mut s = MeanReversion::new(3, 1.0, 0.5, 1.0);
+        for _ in 0..10 {
+            assert_eq!(s.on_bar(&bar(0.1), 0.0), None);
+        }
+    }
+
+    #[test]
+    fn enters_below_and_above_and_exits_near_the_mean() {
+        let mut s = MeanReversion::new(3, 1.0, 0.5, 2.0);
+        s.on_bar(&bar(10.0), 0.0);
+        s.on_bar(&bar(10.0), 0.0);
+        // [10, 10, 7]: mean 9, sd √3, z = -2/√3 = -1.155 → long
+        assert_eq!(s.on_bar(&bar(7.0), 0.0), Some(2.0));
+        // [10, 7, 13]: mean 10, sd 3, z = 1 → neither beyond entry nor inside exit: hold
+        assert_eq!(s.on_bar(&bar(13.0), 2.0), None);
+        // [7, 13, 10]: mean 10, z = 0 → flat
+        assert_eq!(s.on_bar(&bar(10.0), 2.0), Some(0.0));
+        // [13, 10, 16]: mean 13, sd 3, z = 1 → hold; [10, 16, 20]: mean 15.33, sd 5.03, z = 0.93
+        assert_eq!(s.on_bar(&bar(16.0), 0.0), None);
+        // [16, 20, 30]: mean 22, sd 7.21, z = 1.109 → short
+        s.on_bar(&bar(20.0), 0.0);
+        assert_eq!(s.on_bar(&bar(30.0), 0.0), Some(-2.0));
+    }
+}

@@ -76,3 +76,76 @@ impl Strategy for SmaCross {
         (target != position).then_some(target)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn feed(s: &mut SmaCross, closes: &[f64]) -> Vec<Option<f64>> {
+        let mut pos = 0.0;
+        closes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let bar = Bar {
+                    time_ms: i as i64,
+                    open: *c,
+                    high: *c,
+                    low: *c,
+                    close: *c,
+                    volume: 0.0,
+                };
+                let d = s.on_bar(&bar, pos);
+                if let Some(t) = d {
+                    pos = t;
+                }
+                d
+            })
+            .collect()
+    }
+
+    #[test]
+    fn no_cross_before_both_windows_are_full() {
+        // fast 1, slow 3: the first comparison exists at t2, the first possible cross at t3.
+        // t2: fast 1 < slow 2; t3: fast 9 > slow (2+1+9)/3 = 4 → up.
+        let mut s = SmaCross::new(1, 3, Mode::LongShort, 1.0);
+        assert_eq!(
+            feed(&mut s, &[3.0, 2.0, 1.0, 9.0]),
+            [None, None, None, Some(1.0)]
+        );
+        // Fast above slow at the first bar where both exist (t2: 9 > 19/3) is not a cross:
+        // there is no earlier comparison to cross from.
+        let mut s = SmaCross::new(1, 3, Mode::LongShort, 1.0);
+        assert_eq!(feed(&mut s, &[1.0, 9.0, 9.0]), [None, None, None]);
+    }
+
+    #[test]
+    fn a_touch_is_not_a_cross() {
+        // fast 1, slow 2. t1: 2 > 1.5; t2: 2 == 2 (touch); t3: 1 < 1.5 but the previous bar
+        // was equal, not above → no cross (strict on both sides).
+        let mut s = SmaCross::new(1, 2, Mode::LongShort, 1.0);
+        assert_eq!(
+            feed(&mut s, &[1.0, 2.0, 2.0, 1.0]),
+            [None, None, None, None]
+        );
+    }
+
+    #[test]
+    fn long_only_closes_instead_of_shorting() {
+        // fast 1, slow 2 over closes 2, 1, 3, 1:
+        // t1: 1 < 1.5; t2: 3 > 2 → up → +1; t3: 1 < 2 (prev 3 > 2) → down → 0 (long-short: -1).
+        let mut s = SmaCross::new(1, 2, Mode::LongOnly, 1.0);
+        assert_eq!(
+            feed(&mut s, &[2.0, 1.0, 3.0, 1.0]),
+            [None, None, Some(1.0), Some(0.0)]
+        );
+        let mut s = SmaCross::new(1, 2, Mode::LongShort, 1.0);
+        assert_eq!(
+            feed(&mut s, &[2.0, 1.0, 3.0, 1.0]),
+            [None, None, Some(1.0), Some(-1.0)]
+        );
+        // A cross down while flat in long-only does nothing.
+        let mut s = SmaCross::new(1, 2, Mode::LongOnly, 1.0);
+        assert_eq!(feed(&mut s, &[1.0, 2.0, 1.0]), [None, None, None]);
+    }
+}
