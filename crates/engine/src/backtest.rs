@@ -3,8 +3,10 @@
 //! * The strategy decides at each bar's close; a decision taken at bar `t` is a market order
 //!   that fills at the **open of bar `t + 1`**, paying `fee_rate × qty × price`.
 //! * At the end of the data an open position is closed at the **open of the last bar**, as if
-//!   a close-all decision had been taken at the bar before it (it replaces any decision the
-//!   strategy took at that bar; decisions at the last bar have no bar left to fill on).
+//!   a close-all decision had been taken at the bar before it. Like backtesting.py (which closes
+//!   the remaining trades and re-runs its broker on the last bar), the strategy's own order from
+//!   that bar fills first and the close-all second, so a cross at the second-to-last bar makes a
+//!   zero-length trade that only pays fees. Decisions at the last bar have no bar to fill on.
 //! * The equity curve has one point per bar, marked at the bar's close:
 //!   initial cash + realized PnL + unrealized PnL − entry fees paid on the open lots.
 //!
@@ -149,14 +151,10 @@ pub fn run(series: &BarSeries, config: &BacktestConfig) -> Result<BacktestReport
     let mut pending: Option<f64> = None;
 
     for (t, bar) in bars.iter().enumerate() {
-        // Orders decided at the previous close fill at this open; at the last bar the decision
-        // is "close everything".
-        let target = if t == last && t > 0 {
-            Some(0.0)
-        } else {
-            pending.take()
-        };
-        if let Some(target) = target {
+        // Orders decided at the previous close fill at this open; at the last bar everything
+        // still open is then closed at the same open.
+        let close_all = (t == last && t > 0).then_some(0.0);
+        for target in [pending.take(), close_all].into_iter().flatten() {
             let delta = target - book.position();
             if delta != 0.0 && delta.is_finite() {
                 let qty = delta.abs();

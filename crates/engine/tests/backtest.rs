@@ -186,18 +186,29 @@ fn long_only_sma_cross_trade_by_trade() {
 }
 
 #[test]
-fn a_decision_on_the_bar_before_the_last_is_replaced_by_the_final_close() {
-    // Same bars but stop after t16: the UP at t15 would fill at the open of t16, the last bar,
-    // where everything closes instead; the short simply closes there.
+fn a_decision_on_the_bar_before_the_last_fills_then_everything_closes() {
+    // Same bars but stop after t16: the UP at t15 fills at the open of t16 (12.5), the last bar,
+    // and then everything closes at that same open (backtesting.py's end-of-run close).
     let text: String = BARS.lines().take(18).map(|l| format!("{l}\n")).collect();
     let series = parse_csv(&text).expect("parses");
     assert_eq!(series.len(), 17);
     let report = run(&series, &sma_config(Mode::LongShort)).expect("runs");
-    assert_eq!(report.trades.len(), 2);
-    assert_eq!(report.trades[1].side, "short");
-    assert_eq!(report.trades[1].exit_time, "2024-01-17");
-    // Short 2 from 9.5 to 12.5, fees 0.19 + 0.01·2·12.5 = 0.44 → -6.44
-    close(report.trades[1].realized_pnl, -6.44);
+    let t = &report.trades;
+    assert_eq!(t.len(), 3, "{}", report.render_table());
+    // Buy 4 at 12.5 (fee 0.5): the short closes: -2·(12.5 - 9.5) - (0.19 + 0.25) = -6.44
+    assert_eq!(
+        (t[1].side.as_str(), t[1].exit_time.as_str()),
+        ("short", "2024-01-17")
+    );
+    close(t[1].realized_pnl, -6.44);
+    // ... and a long opens, then closes at the same price: 0 - (0.25 + 0.01·2·12.5) = -0.5
+    assert_eq!(
+        (t[2].side.as_str(), t[2].entry_time.as_str()),
+        ("long", "2024-01-17")
+    );
+    assert_eq!((t[2].entry_price, t[2].exit_price), (12.5, 12.5));
+    close(t[2].realized_pnl, -0.5);
+    assert_eq!(report.stats.closed_trades, 3);
 }
 
 #[test]
