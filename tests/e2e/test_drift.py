@@ -1,0 +1,18 @@
+"""(c) Every metric and label named by the alert rules and the dashboard exists in what zigquant
+actually exports on /metrics (target labels job/instance aside), so the three cannot drift."""
+import time
+
+import promql_refs
+from conftest import drive_api_traffic
+
+
+def test_rules_and_dashboard_match_the_exposition(stack):
+    # Labeled families appear with their first series: give the engine and the API a moment.
+    deadline = time.monotonic() + 60
+    while True:
+        drive_api_traffic(stack.zq, rounds=1)
+        problems = promql_refs.drift(promql_refs.parse_exposition(stack.zq.metrics_text()))
+        if not problems or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert not problems, "rules/dashboard reference what zigquant does not export:\n" + "\n".join(problems)
