@@ -4,6 +4,7 @@ fires ExchangeDisconnected, and a real Alertmanager running the shipped config r
 routes it to the `critical` receiver and inhibits the matching warnings."""
 import datetime as dt
 import re
+import time
 
 import pytest
 import yaml
@@ -104,12 +105,16 @@ def test_warnings_are_inhibited_by_the_matching_critical(outage):
                timeout=120, proc=am.proc)
     now = dt.datetime.now(dt.timezone.utc)
     ends = (now + dt.timedelta(minutes=10)).isoformat()
-    def warning(alertname, **labels):
-        return {"labels": {"alertname": alertname, "severity": "warning", "job": "zigquant",
+    def alert(alertname, severity="warning", **labels):
+        return {"labels": {"alertname": alertname, "severity": severity, "job": "zigquant",
                            "instance": zq.addr, **labels},
                 "annotations": {"summary": "synthetic e2e alert"}, "startsAt": now.isoformat(),
                 "endsAt": ends}
+    warning = alert
     am.post([
+        alert("SyntheticStrategyCritical", severity="critical", strategy="sma_cross"),
+        warning("LowWinRate", strategy="sma_cross"),           # same strategy: inhibited
+        warning("LowWinRate", strategy="mean_reversion"),      # other strategy: active
         warning("ExchangeFlapping", exchange="hyperliquid"),   # same exchange: inhibited
         warning("ExchangeFlapping", exchange="binance"),       # other exchange: active
         warning("OrderRejectRateHigh"),                        # symptom of the outage: inhibited
@@ -121,14 +126,20 @@ def test_warnings_are_inhibited_by_the_matching_critical(outage):
         for a in am.alerts():
             lab = a["labels"]
             if lab.get("severity") == "warning":
-                out[(lab["alertname"], lab.get("exchange", ""))] = a["status"]["state"]
-        return out if len(out) == 4 else None
+                key = lab.get("exchange") or lab.get("strategy") or ""
+                out[(lab["alertname"], key)] = a["status"]["state"]
+        return out if len(out) == 6 else None
     want = {("ExchangeFlapping", "hyperliquid"): "suppressed",
             ("ExchangeFlapping", "binance"): "active",
             ("OrderRejectRateHigh", ""): "suppressed",
-            ("HighDrawdown", ""): "active"}
-    got = wait_until("the synthetic warnings in Alertmanager", states, timeout=30, proc=am.proc)
-    assert got == want
+            ("HighDrawdown", ""): "active",
+            ("LowWinRate", "sma_cross"): "suppressed",
+            ("LowWinRate", "mean_reversion"): "active"}
+    # Inhibition is applied as the alerts are processed: poll until the states settle.
+    deadline = time.monotonic() + 30
+    while (got := states()) != want and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert got == want, "Alertmanager did not inhibit exactly the matching warnings"
 
 
 def test_binance_stays_connected(outage):

@@ -28,7 +28,16 @@ def resolve_variables(prom) -> dict[str, str]:
 
 
 def test_variables_resolve(stack):
-    _, resolved = resolve_variables(stack.prom)
+    def complete():
+        _, resolved = resolve_variables(stack.prom)
+        ok = ({"sma_cross", "mean_reversion"} <= set(resolved["strategy"])
+              and {"BTC-USDT", "ETH-USDT"} <= set(resolved["pair"]))
+        return resolved if ok else None
+    deadline = time.monotonic() + 60
+    while not (resolved := complete()) and time.monotonic() < deadline:
+        time.sleep(1)
+    if not resolved:
+        _, resolved = resolve_variables(stack.prom)
     assert resolved["instance"] == [stack.zq.addr]
     assert {"sma_cross", "mean_reversion"} <= set(resolved["strategy"]), resolved
     assert {"BTC-USDT", "ETH-USDT"} <= set(resolved["pair"]), resolved
