@@ -124,12 +124,76 @@ impl TryFrom<toml::Table> for EngineConfig {
     type Error = String;
 
     fn try_from(user: toml::Table) -> Result<Self, String> {
-        let mut t = default_table()?;
+        let defaults = default_table()?;
+        let mut t = defaults.clone();
         merge(&mut t, user);
-        RawEngineConfig::deserialize(toml::Value::Table(t))
+        RawEngineConfig::deserialize(toml::Value::Table(t.clone()))
             .map(Into::into)
-            .map_err(|e| format!("engine: {}", e.message()))
+            .map_err(|e| locate_error(&defaults, &t).unwrap_or(format!("engine: {}", e.message())))
     }
+}
+
+fn type_name(v: &toml::Value) -> &'static str {
+    match v {
+        toml::Value::String(_) => "a string",
+        toml::Value::Integer(_) | toml::Value::Float(_) => "a number",
+        toml::Value::Boolean(_) => "a boolean",
+        toml::Value::Datetime(_) => "a datetime",
+        toml::Value::Array(_) => "an array",
+        toml::Value::Table(_) => "a table",
+    }
+}
+
+/// Finds the field behind a deserialization error, so the message names its path: fixed
+/// tables are compared key by key with the defaults; array elements are decoded one by one.
+fn locate_error(defaults: &toml::Table, merged: &toml::Table) -> Option<String> {
+    fn element<T: serde::de::DeserializeOwned>(path: &str, v: &toml::Value) -> Option<String> {
+        let toml::Value::Array(items) = v else {
+            return Some(format!("{path}: expected an array, found {}", type_name(v)));
+        };
+        items.iter().enumerate().find_map(|(i, item)| {
+            T::deserialize(item.clone())
+                .err()
+                .map(|e| format!("{path}[{i}]: {}", e.message()))
+        })
+    }
+    fn table(path: &str, defaults: &toml::Table, merged: &toml::Table) -> Option<String> {
+        merged.iter().find_map(|(k, v)| {
+            let p = format!("{path}.{k}");
+            match (defaults.get(k), v) {
+                (None, _) => Some(format!("{p}: unknown field")),
+                (Some(toml::Value::Table(d)), toml::Value::Table(m)) => table(&p, d, m),
+                (Some(d), v) if type_name(d) != type_name(v) => Some(format!(
+                    "{p}: expected {}, found {}",
+                    type_name(d),
+                    type_name(v)
+                )),
+                _ => None,
+            }
+        })
+    }
+    for (k, v) in merged {
+        let path = format!("engine.{k}");
+        let found = match k.as_str() {
+            "pairs" => element::<PairConfig>(&path, v),
+            "exchanges" => element::<ExchangeConfig>(&path, v),
+            "strategies" => element::<StrategyConfig>(&path, v),
+            _ => match (defaults.get(k), v) {
+                (None, _) => Some(format!("{path}: unknown field")),
+                (Some(toml::Value::Table(d)), toml::Value::Table(m)) => table(&path, d, m),
+                (Some(d), v) if type_name(d) != type_name(v) => Some(format!(
+                    "{path}: expected {}, found {}",
+                    type_name(d),
+                    type_name(v)
+                )),
+                _ => None,
+            },
+        };
+        if found.is_some() {
+            return found;
+        }
+    }
+    None
 }
 
 impl Default for EngineConfig {

@@ -4,7 +4,6 @@
 
 pub mod backtest;
 pub mod bars;
-pub mod strategy;
 pub mod config;
 pub mod engine;
 pub mod events;
@@ -17,6 +16,7 @@ pub mod portfolio;
 pub mod risk;
 pub mod rng;
 pub mod snapshot;
+pub mod strategy;
 
 pub use config::{ConfigError, EngineConfig};
 pub use engine::{Engine, EngineError, EngineHandle};

@@ -229,6 +229,7 @@ pub struct Order {
 
 /// Query for [`crate::engine::EngineHandle::orders`].
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct OrderFilter {
     /// Only this status.
     pub status: Option<OrderStatus>,
