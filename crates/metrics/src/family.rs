@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use crate::encoding::{self, FamilyMeta, Format, MetricType};
-use crate::hash::FxBuild;
+use crate::hash::{hash_values, FxBuild, PassThroughBuild};
 use crate::{Counter, Gauge, Histogram, LabelDomain, MetricsError};
 
 /// A metric type a [`Family`] can hold: [`Counter`], [`Gauge`] or [`Histogram`]. Sealed: the
@@ -79,22 +79,29 @@ impl sealed::Sealed for Histogram {
     }
 }
 
-/// One series: its label text, rendered and escaped once, and the metric.
+/// One series: its key, its label text (rendered and escaped once), and the metric.
 struct Entry<M> {
+    key: u64,
     labels: Box<str>,
     metric: Arc<M>,
 }
 
 struct Table<M> {
-    /// Series key (mixed-radix combination of domain indices) -> position in `entries`.
+    /// Series key -> position in `entries`.
     index: HashMap<u64, u32, FxBuild>,
+    /// Hash of the label value strings -> position in `entries`: the lookup fast path, one hash
+    /// for all labels instead of one table probe per label. Verified against the entry's values.
+    fast: HashMap<u64, u32, PassThroughBuild>,
     entries: Vec<Entry<M>>,
 }
 
 pub(crate) struct FamilyInner<M> {
     meta: FamilyMeta,
     domains: Box<[LabelDomain]>,
-    radix: Box<[u64]>,
+    /// Bit position of each label's value index in the series key (each domain gets
+    /// `ceil(log2(len))` bits, so decoding is a shift and a mask).
+    shifts: Box<[u32]>,
+    masks: Box<[u64]>,
     le: Box<[Box<str>]>,
     make: Box<dyn Fn() -> M + Send + Sync>,
     table: RwLock<Table<M>>,
@@ -127,22 +134,33 @@ impl<M: Metric> Family<M> {
         make: Box<dyn Fn() -> M + Send + Sync>,
     ) -> Result<Self, MetricsError> {
         let meta = FamilyMeta::new(name, help, M::TYPE);
-        let mut radix = Vec::with_capacity(domains.len());
-        let mut r: u64 = 1;
+        let mut shifts = Vec::with_capacity(domains.len());
+        let mut masks = Vec::with_capacity(domains.len());
+        let mut shift: u32 = 0;
         for d in &domains {
-            radix.push(r);
-            r = r
-                .checked_mul(d.len() as u64)
-                .ok_or_else(|| MetricsError::TooManySeries(name.to_owned()))?;
+            let bits = usize::BITS - (d.len().max(1) - 1).leading_zeros();
+            // A one-value domain takes no bits (shift 0, mask 0), so no shift ever reaches 64.
+            shifts.push(if bits == 0 { 0 } else { shift });
+            masks.push(if bits == 0 {
+                0
+            } else {
+                u64::MAX >> (64 - bits)
+            });
+            shift += bits;
+            if shift > 64 {
+                return Err(MetricsError::TooManySeries(name.to_owned()));
+            }
         }
         let inner = Arc::new(FamilyInner {
             meta,
             domains: domains.into_boxed_slice(),
-            radix: radix.into_boxed_slice(),
+            shifts: shifts.into_boxed_slice(),
+            masks: masks.into_boxed_slice(),
             le,
             make,
             table: RwLock::new(Table {
                 index: HashMap::default(),
+                fast: HashMap::default(),
                 entries: Vec::new(),
             }),
         });
@@ -157,6 +175,9 @@ impl<M: Metric> Family<M> {
     /// fallback; a wrong number of values maps to all fallbacks. Never panics.
     #[inline]
     pub fn get(&self, values: &[&str]) -> Arc<M> {
+        if let Some(m) = self.inner.get_fast(values) {
+            return m;
+        }
         self.inner.get_by_key(self.inner.key(values))
     }
 
@@ -193,15 +214,39 @@ impl<M: Metric> FamilyInner<M> {
     fn key(&self, values: &[&str]) -> u64 {
         let mut key = 0u64;
         if values.len() == self.domains.len() {
-            for ((d, r), v) in self.domains.iter().zip(self.radix.iter()).zip(values) {
-                key += u64::from(d.index_of(v)) * r;
+            for ((d, s), v) in self.domains.iter().zip(self.shifts.iter()).zip(values) {
+                key |= u64::from(d.index_of(v)) << s;
             }
         } else {
-            for (d, r) in self.domains.iter().zip(self.radix.iter()) {
-                key += u64::from(d.fallback_index()) * r;
+            for (d, s) in self.domains.iter().zip(self.shifts.iter()) {
+                key |= u64::from(d.fallback_index()) << s;
             }
         }
         key
+    }
+
+    /// The value index of label `i` in `key`.
+    #[inline]
+    fn index_in(&self, key: u64, i: usize) -> u32 {
+        ((key >> self.shifts[i]) & self.masks[i]) as u32
+    }
+
+    /// Fast path: an existing series whose label values are exactly `values` (no fallback
+    /// mapping needed), found with one hash of all values. `None` sends the caller to the
+    /// per-label path (unknown values, wrong arity, new series, or a hash collision).
+    #[inline]
+    fn get_fast(&self, values: &[&str]) -> Option<Arc<M>> {
+        if values.len() != self.domains.len() {
+            return None;
+        }
+        let h = hash_values(values);
+        let t = self.read();
+        let e = &t.entries[*t.fast.get(&h)? as usize];
+        let same = values
+            .iter()
+            .enumerate()
+            .all(|(i, v)| same_bytes(self.domains[i].value_at(self.index_in(e.key, i)), v));
+        same.then(|| Arc::clone(&e.metric))
     }
 
     #[inline]
@@ -216,19 +261,57 @@ impl<M: Metric> FamilyInner<M> {
         if let Some(&i) = t.index.get(&key) {
             return Arc::clone(&t.entries[i as usize].metric);
         }
-        let labels =
-            encoding::render_labels(self.domains.iter().zip(self.radix.iter()).map(|(d, r)| {
-                let idx = (key / r) % d.len() as u64;
-                (d.name(), d.value_at(idx as u32))
-            }));
+        let values: Vec<&str> = (0..self.domains.len())
+            .map(|i| self.domains[i].value_at(self.index_in(key, i)))
+            .collect();
+        let labels = encoding::render_labels(
+            self.domains
+                .iter()
+                .zip(values.iter())
+                .map(|(d, v)| (d.name(), *v)),
+        );
         let metric = Arc::new((self.make)());
         let i = t.entries.len() as u32;
         t.entries.push(Entry {
+            key,
             labels,
             metric: Arc::clone(&metric),
         });
         t.index.insert(key, i);
+        // On the (astronomically rare) hash collision the first series keeps the fast path and
+        // this one always takes the per-label path: slower, still correct.
+        t.fast.entry(hash_values(&values)).or_insert(i);
         metric
+    }
+}
+
+/// String equality without a `memcmp` call for the short strings label values are (the call
+/// cost more than the comparison on the lookup fast path): word-sized, overlapping loads.
+#[inline]
+fn same_bytes(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    #[inline(always)]
+    fn w8(s: &[u8], at: usize) -> u64 {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&s[at..at + 8]);
+        u64::from_ne_bytes(w)
+    }
+    #[inline(always)]
+    fn w4(s: &[u8], at: usize) -> u32 {
+        let mut w = [0u8; 4];
+        w.copy_from_slice(&s[at..at + 4]);
+        u32::from_ne_bytes(w)
+    }
+    match n {
+        0 => true,
+        1..=3 => a == b,
+        4..=7 => w4(a, 0) == w4(b, 0) && w4(a, n - 4) == w4(b, n - 4),
+        8..=16 => w8(a, 0) == w8(b, 0) && w8(a, n - 8) == w8(b, n - 8),
+        _ => a == b,
     }
 }
 
@@ -278,6 +361,63 @@ mod tests {
         f.get(&["buy", "BTC-USDT"]).inc();
         assert_eq!(f.get(&["buy", "BTC-USDT"]).get(), 2);
         assert_eq!(f.series_count(), 1);
+    }
+
+    #[test]
+    fn same_bytes_agrees_with_eq_at_every_length() {
+        let base = "abcdefghijklmnopqrstuvwxyz0123456789";
+        for n in 0..base.len() {
+            let a = &base[..n];
+            assert!(same_bytes(a, a));
+            for i in 0..n {
+                let mut b = a.as_bytes().to_vec();
+                b[i] = b'#';
+                let b = String::from_utf8(b).expect("ascii");
+                assert!(!same_bytes(a, &b), "{a} vs {b}");
+            }
+            assert!(!same_bytes(a, &base[..n + 1]));
+        }
+    }
+
+    #[test]
+    fn key_bits_are_bounded_and_single_value_domains_take_none() {
+        let big = |name: &str| LabelDomain::new(name, (0..65_535).map(|i| i.to_string()), "x");
+        // 4 x 16 bits = 64 bits, plus one-value domains: still fits, never shifts by 64.
+        let f: Family<Gauge> = Family::new(
+            "g",
+            "h",
+            vec![
+                big("a"),
+                big("b"),
+                big("c"),
+                big("d"),
+                LabelDomain::new("e", Vec::<String>::new(), "only"),
+            ],
+            Box::new([]),
+            Box::new(Gauge::new),
+        )
+        .expect("fits in 64 bits");
+        f.get(&["65534", "1", "x", "7", "anything"]).set(1.0);
+        assert_eq!(f.get(&["65534", "1", "x", "7", "only"]).get(), 1.0);
+        let too_big: Result<Family<Gauge>, _> = Family::new(
+            "g",
+            "h",
+            vec![big("a"), big("b"), big("c"), big("d"), big("e")],
+            Box::new([]),
+            Box::new(Gauge::new),
+        );
+        assert!(matches!(too_big, Err(MetricsError::TooManySeries(_))));
+    }
+
+    #[test]
+    fn fast_path_and_slow_path_agree() {
+        let f = fam();
+        let a = f.get(&["sell", "BTC-USDT"]); // creates through the per-label path
+        let b = f.get(&["sell", "BTC-USDT"]); // found through the fast path
+        assert!(Arc::ptr_eq(&a, &b));
+        let c = f.get(&["sel", "BTC-USDT"]); // near miss: fallback, not "sell"
+        assert!(!Arc::ptr_eq(&a, &c));
+        assert!(Arc::ptr_eq(&c, &f.get(&["other", "BTC-USDT"])));
     }
 
     #[test]
