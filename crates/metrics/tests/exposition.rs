@@ -268,3 +268,13 @@ fn negotiation_picks_openmetrics_for_prometheus_and_text_otherwise() {
         "application/openmetrics-text; version=1.0.0; charset=utf-8"
     );
 }
+
+#[test]
+fn handles_can_be_shared_across_threads() {
+    fn shared<T: Send + Sync>() {}
+    shared::<Catalogue>();
+    shared::<zigquant_metrics::Registry>();
+    shared::<zigquant_metrics::Family<zigquant_metrics::Counter>>();
+    shared::<zigquant_metrics::Family<zigquant_metrics::Histogram>>();
+    shared::<std::sync::Arc<zigquant_metrics::Gauge>>();
+}

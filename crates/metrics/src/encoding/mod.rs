@@ -342,6 +342,48 @@ mod tests {
         }
     }
 
+    /// The inverse of `escape_label_value`, as a parser reads it.
+    fn unescape(s: &str) -> String {
+        let mut out = String::new();
+        let mut chars = s.chars();
+        while let Some(c) = chars.next() {
+            if c == '\\' {
+                match chars.next() {
+                    Some('n') => out.push('\n'),
+                    Some(other) => out.push(other),
+                    None => out.push('\\'),
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn floats_round_trip_and_are_spelled_as_prometheus_does(v in proptest::num::f64::ANY) {
+            let s = f(v);
+            if v.is_nan() {
+                proptest::prop_assert_eq!(s, "NaN");
+            } else {
+                let back: f64 = s.replace("+Inf", "inf").replace("-Inf", "-inf").parse().expect("parses");
+                proptest::prop_assert_eq!(back, v);
+            }
+        }
+
+        #[test]
+        fn escaped_label_values_have_no_raw_quote_or_newline_and_round_trip(v in "\\PC*|[\"\\\\\n]{0,8}") {
+            let mut out = Vec::new();
+            escape_label_value(&v, &mut out);
+            let escaped = String::from_utf8(out).expect("valid UTF-8 preserved");
+            proptest::prop_assert!(!escaped.contains('\n'));
+            let unescaped_quotes = escaped.replace("\\\\", "").replace("\\\"", "");
+            proptest::prop_assert!(!unescaped_quotes.contains('"'));
+            proptest::prop_assert_eq!(unescape(&escaped), v);
+        }
+    }
+
     #[test]
     fn label_values_are_escaped() {
         let mut out = Vec::new();

@@ -41,6 +41,18 @@ impl Gauge {
         }
     }
 
+    /// Adds one (e.g. a connection opened).
+    #[inline]
+    pub fn inc(&self) {
+        self.add(1.0);
+    }
+
+    /// Subtracts one (e.g. a connection closed).
+    #[inline]
+    pub fn dec(&self) {
+        self.add(-1.0);
+    }
+
     /// The current value.
     #[inline]
     pub fn get(&self) -> f64 {
@@ -65,6 +77,10 @@ mod tests {
         g.set(1.5);
         g.add(-2.0);
         assert_eq!(g.get(), -0.5);
+        g.inc();
+        g.inc();
+        g.dec();
+        assert_eq!(g.get(), 0.5);
         g.set(f64::NAN);
         assert!(g.get().is_nan());
     }
