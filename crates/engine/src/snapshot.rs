@@ -151,7 +151,7 @@ pub struct Summary {
     /// Orders per state, lifetime.
     pub orders_total: OrderTotals,
     /// Alerts raised, lifetime, per level (`info`, `warning`, `critical`).
-    pub alerts_total: Vec<(String, u64)>,
+    pub alerts_total: std::collections::BTreeMap<String, u64>,
     /// Portfolio mark-to-market equity.
     #[serde(serialize_with = "f64_or_str")]
     pub equity: f64,

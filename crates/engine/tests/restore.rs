@@ -71,7 +71,7 @@ fn a_restart_never_changes_a_statistic() {
     assert_eq!(n(OrderStatus::Cancelled), before.orders_total.cancelled);
     assert_eq!(n(OrderStatus::Rejected), before.orders_total.rejected);
     let alerts: u64 = totals.alerts.iter().map(|a| a.1).sum();
-    assert_eq!(alerts, before.alerts_total.iter().map(|a| a.1).sum::<u64>());
+    assert_eq!(alerts, before.alerts_total.values().sum::<u64>());
     assert!(events.iter().any(|e| matches!(
         e,
         EngineEvent::PortfolioStats { max_drawdown, .. } if *max_drawdown == before.max_drawdown
