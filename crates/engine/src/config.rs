@@ -223,7 +223,8 @@ pub struct FeedConfig {
     pub max_bars: u64,
     /// Market time of the first bar, Unix ms (fixed for determinism).
     pub start_time_ms: i64,
-    /// Bars replayed from the journal into strategies after a restart to warm up indicators.
+    /// Bars replayed from the journal into strategies after a restart to warm up indicators;
+    /// the journal keeps about this many recent bars per pair.
     pub warmup_bars: usize,
 }
 

@@ -772,6 +772,12 @@ impl Core {
         }
         self.tick += 1;
         self.ticks_run += 1;
+        if k % 1024 == 1023 {
+            let keep_from = (k + 1).saturating_sub(self.cfg.feed.warmup_bars.max(1) as u64);
+            for p in &self.pairs {
+                self.journal.prune_bars(&p.name, keep_from)?;
+            }
+        }
         if bars.is_empty() {
             self.ticking = false;
             return Ok(());

@@ -331,6 +331,15 @@ impl Journal {
         Ok(())
     }
 
+    /// Forgets a pair's bars before index `keep_from` (only the recent ones are needed: the
+    /// last bar to resume the feed, a window to warm strategies up).
+    pub fn prune_bars(&self, pair: &str, keep_from: u64) -> Result<(), JournalError> {
+        self.conn
+            .prepare_cached("DELETE FROM bars WHERE pair = ?1 AND idx < ?2")?
+            .execute(params![pair, keep_from as i64])?;
+        Ok(())
+    }
+
     /// Records one equity sample (`scope` = strategy name or [`PORTFOLIO_SCOPE`]).
     pub fn insert_equity(&self, tick: u64, scope: &str, equity: f64) -> Result<(), JournalError> {
         self.conn
