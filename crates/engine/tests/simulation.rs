@@ -257,3 +257,43 @@ fn a_csv_feed_replays_its_rows_once_even_across_a_restart() {
     assert_eq!(h.summary().unwrap().equity_samples, 40);
     h.shutdown().unwrap();
 }
+
+#[test]
+fn a_fill_is_on_disk_before_it_is_reported() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+    use zigquant_engine::events::EventSink;
+
+    /// On every Fill event, counts the journal's fills through a separate connection, which
+    /// only sees committed transactions.
+    struct CommitChecker {
+        path: std::path::PathBuf,
+        reported: AtomicU64,
+        violations: AtomicU64,
+    }
+    impl EventSink for CommitChecker {
+        fn on_event(&self, e: &EngineEvent) {
+            if let EngineEvent::Fill { .. } = e {
+                let n = self.reported.fetch_add(1, Ordering::SeqCst) + 1;
+                let c = rusqlite::Connection::open(&self.path).unwrap();
+                let on_disk: i64 = c
+                    .query_row("SELECT COUNT(*) FROM fills", [], |r| r.get(0))
+                    .unwrap();
+                if (on_disk as u64) < n {
+                    self.violations.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        }
+    }
+    let dir = TempDir::new("commit-first");
+    let sink = Arc::new(CommitChecker {
+        path: dir.journal(),
+        reported: AtomicU64::new(0),
+        violations: AtomicU64::new(0),
+    });
+    let h = zigquant_engine::Engine::start(fast_config(80), &dir.journal(), sink.clone()).unwrap();
+    assert!(h.wait_idle(std::time::Duration::from_secs(60)).unwrap());
+    assert!(sink.reported.load(Ordering::SeqCst) > 0);
+    assert_eq!(sink.violations.load(Ordering::SeqCst), 0);
+    h.shutdown().unwrap();
+}
