@@ -1335,12 +1335,25 @@ impl Core {
             Command::Progress(reply) => {
                 let _ = reply.send(Progress {
                     ticks: self.ticks_run,
-                    idle: self.queue.is_empty() || self.halted.is_some(),
+                    idle: self.halted.is_some() || self.queue.iter().all(|s| self.is_noop(&s.0.ev)),
                     identity_violations: self.identity_violations,
                 });
             }
             Command::Shutdown(reply) => {
                 let _ = reply.send(());
+            }
+        }
+    }
+
+    /// Whether a queued event can no longer change anything (a stale timer).
+    fn is_noop(&self, ev: &Ev) -> bool {
+        match ev {
+            Ev::Tick | Ev::Disconnect { .. } => false,
+            Ev::Arrive(id) | Ev::Expire(id) => !self.open.contains_key(id),
+            Ev::Reconnect(i) => self.exchanges[*i].connected,
+            Ev::StillDown { exchange, since_ms } => {
+                let x = &self.exchanges[*exchange];
+                x.connected || x.down_since_ms != Some(*since_ms) || x.critical_alerted
             }
         }
     }

@@ -186,7 +186,8 @@ pub struct Health {
 pub struct Progress {
     /// Bar ticks processed in this run.
     pub ticks: u64,
-    /// Nothing left to simulate (feeds ended and no pending events).
+    /// Nothing left to simulate: feeds ended and no queued event can change anything (or
+    /// trading is halted).
     pub idle: bool,
     /// Bar ticks at which an account's §9 equity differed from cash + position value
     /// (an accounting bug; always 0).

@@ -297,3 +297,35 @@ fn a_fill_is_on_disk_before_it_is_reported() {
     assert_eq!(sink.violations.load(Ordering::SeqCst), 0);
     h.shutdown().unwrap();
 }
+
+#[test]
+fn pacing_changes_when_things_happen_not_what_happens() {
+    let run = |pacing: bool| {
+        let dir = TempDir::new("pacing");
+        let mut cfg = fast_config(60);
+        cfg.feed.pacing = pacing;
+        cfg.feed.clock_speed = 240.0 * 30.0; // a bar every ~8 ms of wall time
+        for x in &mut cfg.exchanges {
+            for o in &mut x.disconnect {
+                o.at_secs /= 30.0;
+                o.for_secs /= 30.0;
+            }
+        }
+        let start = std::time::Instant::now();
+        let (h, _) = run_to_idle(cfg, &dir);
+        let took = start.elapsed();
+        let trades = serde_json::to_string(&h.trades(0, 1000).unwrap()).unwrap();
+        let s = serde_json::to_string(&h.summary().unwrap()).unwrap();
+        h.shutdown().unwrap();
+        (trades, s, took)
+    };
+    let paced = run(true);
+    let flat = run(false);
+    assert!(
+        paced.2 >= std::time::Duration::from_millis(400),
+        "{:?}",
+        paced.2
+    );
+    assert_eq!(paced.0, flat.0);
+    assert_eq!(paced.1, flat.1);
+}
