@@ -329,3 +329,36 @@ fn pacing_changes_when_things_happen_not_what_happens() {
     assert_eq!(paced.0, flat.0);
     assert_eq!(paced.1, flat.1);
 }
+
+#[test]
+fn live_statistics_equal_the_batch_definitions_over_the_journaled_equity() {
+    use zigquant_analytics::returns;
+    let dir = TempDir::new("stats");
+    let cfg = fast_config(400);
+    let p = cfg.periods_per_year;
+    let (h, _) = run_to_idle(cfg, &dir);
+    let s = h.summary().unwrap();
+    h.shutdown().unwrap();
+    let c = rusqlite::Connection::open(dir.journal()).unwrap();
+    let curve = |scope: &str| -> Vec<f64> {
+        let mut st = c
+            .prepare("SELECT equity FROM equity WHERE scope = ?1 ORDER BY seq")
+            .unwrap();
+        st.query_map([scope], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let close =
+        |a: f64, b: f64| (a.is_nan() && b.is_nan()) || (a - b).abs() <= 1e-9 * b.abs().max(1e-12);
+    let r = returns::simple_returns(&curve("*"));
+    assert_eq!(r.len(), 399);
+    assert!(close(s.max_drawdown, returns::max_drawdown(&r)));
+    assert!(close(s.var_95, returns::var_95(&r)));
+    assert!(close(s.cvar_95, returns::cvar_95(&r)));
+    for st in &s.strategies {
+        let r = returns::simple_returns(&curve(&st.name));
+        assert!(close(st.sharpe, returns::sharpe(&r, p)), "{}", st.name);
+        assert!(close(st.calmar, returns::calmar(&r, p)), "{}", st.name);
+    }
+}
