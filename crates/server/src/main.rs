@@ -1,1 +1,230 @@
-fn main() {}
+//! `zigquant`: the trading service (`serve`, the default), the `backtest` command and
+//! `config --default`.
+
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use zigquant_engine::strategy::{Mode, StrategyParams};
+use zigquant_metrics::alloc::CountingAllocator;
+use zigquant_server::config::{self, Config, Overrides};
+use zigquant_server::{backtest_cli, serve};
+
+/// Counts live heap bytes for `zigquant_memory_bytes{type="heap"}`.
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
+
+#[derive(Parser)]
+#[command(
+    name = "zigquant",
+    version,
+    about = "Paper-trading service with Prometheus metrics, REST API, alert rules and a Grafana dashboard.",
+    long_about = "Runs strategies against a market (a seeded simulated one by default), executes their \
+orders on paper exchanges, journals everything in SQLite and exports every fact as Prometheus metrics \
+on /metrics. Without a subcommand it runs `serve`.",
+    args_conflicts_with_subcommands = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the service: engine, REST API and /metrics (the default).
+    Serve(ServeArgs),
+    /// Backtest a strategy over an OHLCV CSV file (backtesting.py semantics) and print the report.
+    Backtest(BacktestArgs),
+    /// Print configuration.
+    Config(ConfigArgs),
+}
+
+#[derive(Args, Clone, Default)]
+struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "ZQ_LISTEN", value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+    /// Directory for the SQLite journal and the generated API key [default: ./data].
+    #[arg(long, env = "ZQ_DATA_DIR", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// TOML configuration file; keys it omits keep the embedded defaults (see `zigquant config --default`).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct ConfigArgs {
+    /// Print the embedded default configuration, with comments.
+    #[arg(long)]
+    default: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum StrategyKind {
+    SmaCross,
+    MeanReversion,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ModeArg {
+    LongShort,
+    LongOnly,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum OutputFormat {
+    Json,
+    Table,
+}
+
+#[derive(Args)]
+struct BacktestArgs {
+    /// OHLCV CSV file: header row, a date/time first column, open, high, low, close[, volume].
+    #[arg(long, value_name = "FILE.csv")]
+    data: PathBuf,
+    /// Strategy to run.
+    #[arg(long, value_enum, default_value = "sma-cross", value_name = "NAME")]
+    strategy: StrategyKind,
+    /// sma_cross: fast SMA window, in bars.
+    #[arg(long, default_value_t = 10)]
+    fast: usize,
+    /// sma_cross: slow SMA window, in bars.
+    #[arg(long, default_value_t = 30)]
+    slow: usize,
+    /// Position mode.
+    #[arg(long, value_enum, default_value = "long-short")]
+    mode: ModeArg,
+    /// mean_reversion: rolling window, in bars.
+    #[arg(long, default_value_t = 20)]
+    window: usize,
+    /// mean_reversion: enter when |z| exceeds this.
+    #[arg(long, default_value_t = 2.0)]
+    entry_z: f64,
+    /// mean_reversion: exit when |z| falls below this.
+    #[arg(long, default_value_t = 0.5)]
+    exit_z: f64,
+    /// Base quantity per position.
+    #[arg(long, default_value_t = 1.0)]
+    qty: f64,
+    /// Initial cash, quote currency.
+    #[arg(long, default_value_t = 10_000.0)]
+    cash: f64,
+    /// Fee per fill as a fraction of notional.
+    #[arg(long, default_value_t = 0.0)]
+    fee_rate: f64,
+    /// Periods per year for Sharpe, CAGR and Calmar (252 trading days, 365 calendar days).
+    #[arg(long, default_value_t = 252.0)]
+    periods_per_year: f64,
+    /// Output format [default: table on a terminal, json otherwise].
+    #[arg(long, value_enum)]
+    format: Option<OutputFormat>,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match cli.command {
+        Some(Command::Config(args)) => {
+            if args.default {
+                print!("{}", config::default_toml());
+                ExitCode::SUCCESS
+            } else {
+                eprintln!("error: nothing to do; try `zigquant config --default`");
+                ExitCode::from(2)
+            }
+        }
+        Some(Command::Backtest(args)) => run_backtest(args),
+        Some(Command::Serve(args)) => run_serve(args),
+        None => run_serve(cli.serve),
+    }
+}
+
+fn run_serve(args: ServeArgs) -> ExitCode {
+    init_tracing();
+    let overrides = Overrides {
+        listen: args.listen,
+        data_dir: args.data_dir,
+        api_key: std::env::var("ZQ_API_KEY").ok(),
+    };
+    let config = match Config::load(args.config.as_deref(), overrides) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match serve::run(config) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_backtest(args: BacktestArgs) -> ExitCode {
+    let params = match args.strategy {
+        StrategyKind::SmaCross => StrategyParams::SmaCross {
+            fast: args.fast,
+            slow: args.slow,
+            mode: match args.mode {
+                ModeArg::LongShort => Mode::LongShort,
+                ModeArg::LongOnly => Mode::LongOnly,
+            },
+            qty: args.qty,
+        },
+        StrategyKind::MeanReversion => StrategyParams::MeanReversion {
+            window: args.window,
+            entry_z: args.entry_z,
+            exit_z: args.exit_z,
+            qty: args.qty,
+        },
+    };
+    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
+        OutputFormat::Table
+    } else {
+        OutputFormat::Json
+    });
+    let request = backtest_cli::Request {
+        data: args.data,
+        params,
+        cash: args.cash,
+        fee_rate: args.fee_rate,
+        periods_per_year: args.periods_per_year,
+        json: matches!(format, OutputFormat::Json),
+        progress: std::io::stderr().is_terminal(),
+    };
+    match backtest_cli::run(&request) {
+        Ok(output) => {
+            println!("{output}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ZQ_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}

@@ -1,0 +1,326 @@
+//! REST handlers: parse, call the engine (off the async workers), map the result.
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use zigquant_engine::{
+    EngineError, EngineHandle, OrderError, OrderFilter, OrderKind, OrderRequest, OrderSide,
+    OrderStatus,
+};
+
+use super::error::ApiError;
+use super::AppState;
+
+/// Default page size of list endpoints.
+const DEFAULT_PAGE: usize = 100;
+
+/// Runs a (blocking) engine call on the blocking pool.
+async fn call<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&EngineHandle) -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    let engine = state.engine.clone();
+    tokio::task::spawn_blocking(move || f(&engine))
+        .await
+        .map_err(|_| ApiError::unavailable("the engine call did not complete"))
+}
+
+impl From<EngineError> for ApiError {
+    fn from(e: EngineError) -> Self {
+        match e {
+            EngineError::UnknownStrategy(_) => ApiError::not_found(e.to_string()),
+            EngineError::NotControllable(_) => {
+                ApiError::unprocessable("not_controllable", e.to_string())
+            }
+            EngineError::Config(_)
+            | EngineError::Journal(_)
+            | EngineError::Feed(_)
+            | EngineError::Stopped => ApiError::unavailable(e.to_string()),
+        }
+    }
+}
+
+impl From<OrderError> for ApiError {
+    fn from(e: OrderError) -> Self {
+        let message = e.to_string();
+        match e {
+            OrderError::UnknownPair(_) => ApiError::unprocessable("unknown_pair", message),
+            OrderError::UnknownStrategy(_) => ApiError::unprocessable("unknown_strategy", message),
+            OrderError::UnknownExchange(_) => ApiError::unprocessable("unknown_exchange", message),
+            OrderError::InvalidQuantity(_) => ApiError::unprocessable("invalid_quantity", message),
+            OrderError::InvalidPrice(_) => ApiError::unprocessable("invalid_price", message),
+            OrderError::TradingHalted(_) => ApiError::unavailable(message),
+            OrderError::NotFound(_) => ApiError::not_found(message),
+            OrderError::AlreadyFinal { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "already_final", message)
+            }
+            OrderError::Engine(e) => e.into(),
+        }
+    }
+}
+
+/// `GET /health`: the process is alive.
+pub async fn health() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// `GET /ready`: 200 when the journal is writable and the feeds are live, else 503.
+pub async fn ready(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let health = call(&state, |e| e.health()).await??;
+    let ready = health.journal_ok && health.feeds_live && health.halted.is_none();
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = json!({
+        "status": if ready { "ready" } else { "not_ready" },
+        "journal_ok": health.journal_ok,
+        "feeds_live": health.feeds_live,
+        "halted": health.halted,
+    });
+    Ok((status, Json(body)).into_response())
+}
+
+/// `GET /api/v1/strategies`.
+pub async fn list_strategies(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let strategies = call(&state, |e| e.strategies()).await??;
+    Ok(Json(json!({ "items": strategies })).into_response())
+}
+
+/// `GET /api/v1/strategies/{name}`.
+pub async fn get_strategy(
+    State(state): State<AppState>,
+    name: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let Path(name) = name?;
+    let found = call(&state, move |e| e.strategy(&name).map(|s| (s, name))).await??;
+    match found {
+        (Some(strategy), _) => Ok(Json(strategy).into_response()),
+        (None, name) => Err(ApiError::not_found(format!("unknown strategy {name:?}"))),
+    }
+}
+
+/// `POST /api/v1/strategies/{name}/start`.
+pub async fn start_strategy(
+    State(state): State<AppState>,
+    name: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let Path(name) = name?;
+    let strategy = call(&state, move |e| e.start_strategy(&name)).await??;
+    Ok(Json(strategy).into_response())
+}
+
+/// `POST /api/v1/strategies/{name}/stop`.
+pub async fn stop_strategy(
+    State(state): State<AppState>,
+    name: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let Path(name) = name?;
+    let strategy = call(&state, move |e| e.stop_strategy(&name)).await??;
+    Ok(Json(strategy).into_response())
+}
+
+/// Query of `GET /api/v1/orders`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrdersQuery {
+    status: Option<OrderStatus>,
+    strategy: Option<String>,
+    pair: Option<String>,
+    offset: Option<usize>,
+    limit: Option<usize>,
+}
+
+/// A page of a listing as the API returns it.
+#[derive(Serialize)]
+struct PageBody<T> {
+    items: Vec<T>,
+    total: u64,
+    offset: usize,
+    limit: usize,
+}
+
+fn page_limit(state: &AppState, limit: Option<usize>) -> Result<usize, ApiError> {
+    match limit {
+        None => Ok(DEFAULT_PAGE.min(state.max_page_size)),
+        Some(0) => Err(ApiError::unprocessable(
+            "invalid_limit",
+            "limit must be at least 1",
+        )),
+        Some(n) => Ok(n.min(state.max_page_size)),
+    }
+}
+
+/// `GET /api/v1/orders`.
+pub async fn list_orders(
+    State(state): State<AppState>,
+    query: Result<Query<OrdersQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(query) = query?;
+    let limit = page_limit(&state, query.limit)?;
+    let offset = query.offset.unwrap_or(0);
+    let filter = OrderFilter {
+        status: query.status,
+        strategy: query.strategy,
+        pair: query.pair,
+        offset,
+        limit,
+    };
+    let page = call(&state, move |e| e.orders(&filter)).await??;
+    Ok(Json(PageBody {
+        items: page.items,
+        total: page.total,
+        offset,
+        limit,
+    })
+    .into_response())
+}
+
+/// Order type in the API's flat request body.
+#[derive(Deserialize, Clone, Copy, Default)]
+#[serde(rename_all = "snake_case")]
+enum OrderType {
+    #[default]
+    Market,
+    Limit,
+}
+
+/// Body of `POST /api/v1/orders`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlaceOrder {
+    pair: String,
+    side: OrderSide,
+    #[serde(default, rename = "type")]
+    order_type: OrderType,
+    qty: f64,
+    price: Option<f64>,
+    time_in_force_secs: Option<f64>,
+    strategy: Option<String>,
+    exchange: Option<String>,
+}
+
+impl PlaceOrder {
+    fn into_request(self) -> Result<OrderRequest, ApiError> {
+        let kind = match (self.order_type, self.price) {
+            (OrderType::Market, None) => {
+                if self.time_in_force_secs.is_some() {
+                    return Err(ApiError::unprocessable(
+                        "invalid_field",
+                        "time_in_force_secs applies to limit orders only",
+                    ));
+                }
+                OrderKind::Market
+            }
+            (OrderType::Market, Some(_)) => {
+                return Err(ApiError::unprocessable(
+                    "invalid_field",
+                    "a market order takes no price; use \"type\": \"limit\"",
+                ))
+            }
+            (OrderType::Limit, Some(price)) => OrderKind::Limit {
+                price,
+                time_in_force_secs: self.time_in_force_secs,
+            },
+            (OrderType::Limit, None) => {
+                return Err(ApiError::unprocessable(
+                    "invalid_price",
+                    "a limit order needs a price",
+                ))
+            }
+        };
+        Ok(OrderRequest {
+            strategy: self.strategy,
+            pair: self.pair,
+            side: self.side,
+            kind,
+            qty: self.qty,
+            exchange: self.exchange,
+        })
+    }
+}
+
+/// `POST /api/v1/orders`: 201 with the order (which may be `rejected` by the exchange, with a
+/// reason; validation failures are 422 and never reach an exchange).
+pub async fn place_order(
+    State(state): State<AppState>,
+    body: Result<Json<PlaceOrder>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(body) = body?;
+    let request = body.into_request()?;
+    let order = call(&state, move |e| e.place_order(request)).await??;
+    Ok((StatusCode::CREATED, Json(order)).into_response())
+}
+
+/// `GET /api/v1/orders/{id}`.
+pub async fn get_order(
+    State(state): State<AppState>,
+    id: Result<Path<u64>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let Path(id) = id?;
+    match call(&state, move |e| e.order(id)).await?? {
+        Some(order) => Ok(Json(order).into_response()),
+        None => Err(ApiError::not_found(format!("order {id} not found"))),
+    }
+}
+
+/// `DELETE /api/v1/orders/{id}`: cancels an open order.
+pub async fn cancel_order(
+    State(state): State<AppState>,
+    id: Result<Path<u64>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let Path(id) = id?;
+    let order = call(&state, move |e| e.cancel_order(id)).await??;
+    Ok(Json(order).into_response())
+}
+
+/// `GET /api/v1/positions`.
+pub async fn list_positions(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let positions = call(&state, |e| e.positions()).await??;
+    Ok(Json(json!({ "items": positions })).into_response())
+}
+
+/// Query of `GET /api/v1/trades`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    offset: Option<usize>,
+    limit: Option<usize>,
+}
+
+/// `GET /api/v1/trades`: fills, newest first.
+pub async fn list_trades(
+    State(state): State<AppState>,
+    query: Result<Query<PageQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(query) = query?;
+    let limit = page_limit(&state, query.limit)?;
+    let offset = query.offset.unwrap_or(0);
+    let page = call(&state, move |e| e.trades(offset, limit)).await??;
+    Ok(Json(PageBody {
+        items: page.items,
+        total: page.total,
+        offset,
+        limit,
+    })
+    .into_response())
+}
+
+/// `GET /api/v1/metrics`: the JSON summary of the story's handler, plus per-strategy statistics.
+pub async fn summary(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let summary = call(&state, |e| e.summary()).await??;
+    let mut body = serde_json::to_value(&summary)
+        .map_err(|e| ApiError::unavailable(format!("cannot encode the summary: {e}")))?;
+    if let Some(object) = body.as_object_mut() {
+        object.insert(
+            "uptime_seconds".into(),
+            json!(state.started.elapsed().as_secs_f64()),
+        );
+    }
+    Ok(Json(body).into_response())
+}

@@ -1,0 +1,215 @@
+//! The HTTP surface: REST API v1 (authenticated), `/metrics`, `/health`, `/ready`.
+//!
+//! Handlers are thin: parse, call the engine, map the result. The route table below is the single
+//! source of the router, the OpenAPI document and the bounded `path` label values.
+
+mod error;
+mod handlers;
+mod metrics_endpoint;
+mod openapi;
+mod request_metrics;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use zigquant_engine::EngineHandle;
+use zigquant_metrics::Catalogue;
+
+use crate::auth::ApiKeys;
+pub use error::ApiError;
+pub use request_metrics::UNMATCHED;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// Commands and snapshots of the trading engine.
+    pub engine: EngineHandle,
+    /// The metric catalogue `/metrics` encodes.
+    pub catalogue: Arc<Catalogue>,
+    /// Accepted `/api/v1` bearer keys.
+    pub keys: ApiKeys,
+    /// Token `/metrics` requires, when configured.
+    pub metrics_token: Option<Arc<str>>,
+    /// Largest page a list endpoint returns.
+    pub max_page_size: usize,
+    /// Process start, for `uptime_seconds` in the JSON summary.
+    pub started: Instant,
+}
+
+/// One documented route: the router, the OpenAPI document and the metrics label domain use it.
+pub struct RouteDoc {
+    /// HTTP method, upper case.
+    pub method: &'static str,
+    /// Route template, e.g. `/api/v1/orders/{id}`.
+    pub path: &'static str,
+    /// One line for the OpenAPI document.
+    pub summary: &'static str,
+    /// Whether a bearer key is required.
+    pub authenticated: bool,
+}
+
+const fn route(
+    method: &'static str,
+    path: &'static str,
+    summary: &'static str,
+    authenticated: bool,
+) -> RouteDoc {
+    RouteDoc {
+        method,
+        path,
+        summary,
+        authenticated,
+    }
+}
+
+/// Every route zigquant serves.
+pub const ROUTES: &[RouteDoc] = &[
+    route("GET", "/health", "Liveness: the process answers.", false),
+    route(
+        "GET",
+        "/ready",
+        "Readiness: journal open and market feeds live.",
+        false,
+    ),
+    route(
+        "GET",
+        "/metrics",
+        "Prometheus exposition (text 0.0.4 or OpenMetrics 1.0.0).",
+        false,
+    ),
+    route("GET", "/api/v1/openapi.json", "This document.", true),
+    route(
+        "GET",
+        "/api/v1/strategies",
+        "All strategies with state and statistics.",
+        true,
+    ),
+    route("GET", "/api/v1/strategies/{name}", "One strategy.", true),
+    route(
+        "POST",
+        "/api/v1/strategies/{name}/start",
+        "Start a strategy (journaled).",
+        true,
+    ),
+    route(
+        "POST",
+        "/api/v1/strategies/{name}/stop",
+        "Stop a strategy (journaled; survives restart).",
+        true,
+    ),
+    route(
+        "GET",
+        "/api/v1/orders",
+        "Orders, filtered by status, strategy and pair; paginated.",
+        true,
+    ),
+    route(
+        "POST",
+        "/api/v1/orders",
+        "Place an order; 201 with the order.",
+        true,
+    ),
+    route("GET", "/api/v1/orders/{id}", "One order.", true),
+    route(
+        "DELETE",
+        "/api/v1/orders/{id}",
+        "Cancel an open order.",
+        true,
+    ),
+    route("GET", "/api/v1/positions", "Positions per pair.", true),
+    route(
+        "GET",
+        "/api/v1/trades",
+        "Fills, newest first; paginated.",
+        true,
+    ),
+    route(
+        "GET",
+        "/api/v1/metrics",
+        "JSON summary of the trading metrics.",
+        true,
+    ),
+];
+
+/// The distinct route templates: the closed set of `path` label values (plus `unmatched`).
+pub fn route_templates() -> Vec<String> {
+    let mut paths: Vec<String> = ROUTES.iter().map(|r| r.path.to_string()).collect();
+    paths.dedup();
+    paths.sort();
+    paths.dedup();
+    paths
+}
+
+/// Builds the whole application router.
+pub fn router(state: AppState, body_limit_bytes: usize) -> Router {
+    let v1 = Router::new()
+        .route("/api/v1/openapi.json", get(openapi::document))
+        .route("/api/v1/strategies", get(handlers::list_strategies))
+        .route("/api/v1/strategies/{name}", get(handlers::get_strategy))
+        .route(
+            "/api/v1/strategies/{name}/start",
+            post(handlers::start_strategy),
+        )
+        .route(
+            "/api/v1/strategies/{name}/stop",
+            post(handlers::stop_strategy),
+        )
+        .route(
+            "/api/v1/orders",
+            get(handlers::list_orders).post(handlers::place_order),
+        )
+        .route(
+            "/api/v1/orders/{id}",
+            get(handlers::get_order).delete(handlers::cancel_order),
+        )
+        .route("/api/v1/positions", get(handlers::list_positions))
+        .route("/api/v1/trades", get(handlers::list_trades))
+        .route("/api/v1/metrics", get(handlers::summary))
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_key));
+
+    Router::new()
+        .route("/health", get(handlers::health))
+        .route("/ready", get(handlers::ready))
+        .route("/metrics", get(metrics_endpoint::metrics))
+        .merge(v1)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .route_layer(middleware::from_fn(request_metrics::tag_route))
+        .layer(DefaultBodyLimit::max(body_limit_bytes))
+        .layer(middleware::from_fn_with_state(
+            state.catalogue.clone(),
+            request_metrics::record,
+        ))
+        .with_state(state)
+}
+
+/// Rejects `/api/v1` requests without a valid bearer key.
+async fn require_key(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(HeaderValue::as_bytes);
+    if state.keys.accepts(presented) {
+        next.run(request).await
+    } else {
+        ApiError::unauthorized().into_response()
+    }
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such route")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not accept that method",
+    )
+}

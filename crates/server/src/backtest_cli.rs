@@ -1,0 +1,79 @@
+//! `zigquant backtest`: loads the CSV, runs the engine's backtest and renders the report.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use zigquant_engine::backtest::{self, BacktestConfig};
+use zigquant_engine::bars;
+use zigquant_engine::strategy::StrategyParams;
+
+/// What the command line asked for.
+pub struct Request {
+    /// The OHLCV CSV file.
+    pub data: PathBuf,
+    /// Strategy and its parameters.
+    pub params: StrategyParams,
+    /// Initial cash.
+    pub cash: f64,
+    /// Fee per fill as a fraction of notional.
+    pub fee_rate: f64,
+    /// Periods per year for the annualized statistics.
+    pub periods_per_year: f64,
+    /// JSON (true) or a table for people (false).
+    pub json: bool,
+    /// Show a progress bar on stderr while loading.
+    pub progress: bool,
+}
+
+/// Why a backtest could not run; every message says what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum BacktestCliError {
+    /// The CSV is missing or malformed (the message names the line).
+    #[error("{0}")]
+    Data(#[from] bars::CsvError),
+    /// The parameters cannot be backtested.
+    #[error("{0}")]
+    Backtest(#[from] backtest::BacktestError),
+    /// The report could not be serialized.
+    #[error("cannot write the report: {0}")]
+    Output(#[from] serde_json::Error),
+}
+
+/// Runs the backtest and returns the rendered report.
+pub fn run(request: &Request) -> Result<String, BacktestCliError> {
+    let series = if request.progress {
+        let mut last_percent = u64::MAX;
+        let mut report = |done: u64, total: u64| {
+            let percent = (done * 100).checked_div(total).unwrap_or(100).min(100);
+            if percent != last_percent {
+                last_percent = percent;
+                let filled = (percent / 5) as usize;
+                eprint!(
+                    "\rloading [{}{}] {percent:3}%",
+                    "#".repeat(filled),
+                    " ".repeat(20 - filled)
+                );
+                let _ = std::io::stderr().flush();
+            }
+        };
+        let series = bars::load_csv_with_progress(&request.data, &mut report);
+        eprintln!();
+        series?
+    } else {
+        bars::load_csv(&request.data)?
+    };
+    let report = backtest::run(
+        &series,
+        &BacktestConfig {
+            params: request.params.clone(),
+            cash: request.cash,
+            fee_rate: request.fee_rate,
+            periods_per_year: request.periods_per_year,
+        },
+    )?;
+    if request.json {
+        Ok(serde_json::to_string_pretty(&report)?)
+    } else {
+        Ok(report.render_table())
+    }
+}

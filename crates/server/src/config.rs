@@ -1,0 +1,286 @@
+//! The zigquant configuration: one TOML document, embedded defaults, and the precedence
+//! flags > environment > file > defaults.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use zigquant_engine::config::EngineConfig;
+
+/// The server's own part of the default configuration file, with comments for users.
+const DEFAULT_SERVER_TOML: &str = include_str!("../default-config.toml");
+/// The engine's part of the default configuration file (owned by the engine crate).
+const DEFAULT_ENGINE_TOML: &str = include_str!("../../engine/default-engine.toml");
+
+/// Why a configuration could not be used; each message names the field at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file that was asked for.
+        path: PathBuf,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// The TOML is malformed or a key has the wrong type (the message names the key and line).
+    #[error("invalid config {origin}: {message}")]
+    Parse {
+        /// Where the document came from.
+        origin: String,
+        /// toml's description, which names the key.
+        message: String,
+    },
+    /// A value is well-formed but not usable.
+    #[error("invalid config: {0}")]
+    Invalid(String),
+}
+
+/// The whole configuration document.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where to listen and keep data.
+    #[serde(default)]
+    pub server: ServerConfig,
+    /// REST API settings.
+    #[serde(default)]
+    pub api: ApiConfig,
+    /// `/metrics` settings.
+    #[serde(default)]
+    pub metrics: MetricsConfig,
+    /// Pairs, strategies, exchanges, faults and risk thresholds.
+    #[serde(default)]
+    pub engine: EngineConfig,
+}
+
+/// Process-level settings.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address the HTTP server binds.
+    pub listen: SocketAddr,
+    /// Directory of the journal and the generated API key.
+    pub data_dir: PathBuf,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./data"),
+        }
+    }
+}
+
+/// REST API settings.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiConfig {
+    /// Accepted bearer keys.
+    pub keys: Vec<String>,
+    /// Largest accepted request body, in bytes.
+    pub body_limit_bytes: usize,
+    /// Largest page a list endpoint returns.
+    pub max_page_size: usize,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            keys: Vec::new(),
+            body_limit_bytes: 64 * 1024,
+            max_page_size: 500,
+        }
+    }
+}
+
+/// `/metrics` settings.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// When set, scrapes must send `Authorization: Bearer <token>`.
+    pub bearer_token: Option<String>,
+    /// Bucket bounds of `zigquant_order_latency_seconds`.
+    pub order_latency_buckets: Vec<f64>,
+    /// Bucket bounds of `zigquant_api_latency_seconds`.
+    pub api_latency_buckets: Vec<f64>,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        Self {
+            bearer_token: None,
+            order_latency_buckets: vec![
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ],
+            api_latency_buckets: vec![
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+            ],
+        }
+    }
+}
+
+/// Overrides from flags and environment (clap merges the two, flags first).
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    /// `--listen` / `ZQ_LISTEN`.
+    pub listen: Option<SocketAddr>,
+    /// `--data-dir` / `ZQ_DATA_DIR`.
+    pub data_dir: Option<PathBuf>,
+    /// `ZQ_API_KEY`: one more accepted key.
+    pub api_key: Option<String>,
+}
+
+/// The default configuration document, as `zigquant config --default` prints it.
+pub fn default_toml() -> String {
+    format!("{DEFAULT_SERVER_TOML}{DEFAULT_ENGINE_TOML}")
+}
+
+impl Config {
+    /// Parses a TOML document; keys it leaves out keep their defaults.
+    pub fn parse(text: &str, origin: &str) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::Parse {
+            origin: origin.to_string(),
+            message: e.to_string(),
+        })
+    }
+
+    /// The embedded defaults.
+    pub fn embedded_default() -> Result<Self, ConfigError> {
+        Self::parse(&default_toml(), "(embedded default)")
+    }
+
+    /// Loads the file (or the embedded defaults), applies overrides, and validates the result.
+    pub fn load(file: Option<&Path>, overrides: Overrides) -> Result<Self, ConfigError> {
+        let mut config = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+                Self::parse(&text, &path.display().to_string())?
+            }
+            None => Self::embedded_default()?,
+        };
+        if let Some(listen) = overrides.listen {
+            config.server.listen = listen;
+        }
+        if let Some(dir) = overrides.data_dir {
+            config.server.data_dir = dir;
+        }
+        if let Some(key) = overrides.api_key.filter(|k| !k.is_empty()) {
+            config.api.keys.push(key);
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks what types alone cannot; messages name the field.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        for (field, bounds) in [
+            (
+                "metrics.order_latency_buckets",
+                &self.metrics.order_latency_buckets,
+            ),
+            (
+                "metrics.api_latency_buckets",
+                &self.metrics.api_latency_buckets,
+            ),
+        ] {
+            if bounds.is_empty() {
+                return Err(ConfigError::Invalid(format!("{field}: must not be empty")));
+            }
+            if bounds.iter().any(|b| !b.is_finite() || *b <= 0.0) {
+                return Err(ConfigError::Invalid(format!(
+                    "{field}: every bound must be finite and positive"
+                )));
+            }
+            if bounds.windows(2).any(|w| w[0] >= w[1]) {
+                return Err(ConfigError::Invalid(format!(
+                    "{field}: bounds must be strictly increasing"
+                )));
+            }
+        }
+        if self.api.body_limit_bytes == 0 {
+            return Err(ConfigError::Invalid(
+                "api.body_limit_bytes: must be positive".into(),
+            ));
+        }
+        if self.api.max_page_size == 0 {
+            return Err(ConfigError::Invalid(
+                "api.max_page_size: must be positive".into(),
+            ));
+        }
+        if let Some(i) = self.api.keys.iter().position(|k| k.len() < 16) {
+            return Err(ConfigError::Invalid(format!(
+                "api.keys[{i}]: a key must be at least 16 characters"
+            )));
+        }
+        if matches!(&self.metrics.bearer_token, Some(t) if t.is_empty()) {
+            return Err(ConfigError::Invalid(
+                "metrics.bearer_token: must not be empty when set".into(),
+            ));
+        }
+        self.engine
+            .validate()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_default_parses_and_validates() {
+        let config = Config::embedded_default().expect("default parses");
+        config.validate().expect("default validates");
+        assert_eq!(config.server.listen.to_string(), "127.0.0.1:8080");
+        for story_bound in [0.01, 0.05, 0.1, 0.5, 1.0] {
+            assert!(config.metrics.order_latency_buckets.contains(&story_bound));
+            assert!(config.metrics.api_latency_buckets.contains(&story_bound));
+        }
+    }
+
+    #[test]
+    fn overrides_beat_the_file() {
+        let dir = std::env::temp_dir().join(format!("zq-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("c.toml");
+        std::fs::write(
+            &file,
+            "[server]\nlisten = \"127.0.0.1:9000\"\ndata_dir = \"/tmp/x\"\n",
+        )
+        .unwrap();
+        let from_file = Config::load(Some(&file), Overrides::default()).unwrap();
+        assert_eq!(from_file.server.listen.port(), 9000);
+        let overridden = Config::load(
+            Some(&file),
+            Overrides {
+                listen: Some("127.0.0.1:9100".parse().unwrap()),
+                ..Overrides::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(overridden.server.listen.port(), 9100);
+        assert_eq!(overridden.server.data_dir, PathBuf::from("/tmp/x"));
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let err = Config::parse("[metrics]\napi_latency_buckets = \"x\"\n", "t").unwrap_err();
+        assert!(err.to_string().contains("api_latency_buckets"), "{err}");
+        let err = Config::parse("[server]\nlisten = \"nope\"\n", "t").unwrap_err();
+        assert!(err.to_string().contains("listen"), "{err}");
+        let err = Config::parse("[serverr]\n", "t").unwrap_err();
+        assert!(err.to_string().contains("serverr"), "{err}");
+        let mut config = Config::embedded_default().unwrap();
+        config.metrics.api_latency_buckets = vec![0.5, 0.1];
+        let err = config.validate().unwrap_err();
+        assert!(
+            err.to_string().contains("metrics.api_latency_buckets"),
+            "{err}"
+        );
+    }
+}

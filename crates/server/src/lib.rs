@@ -1,0 +1,11 @@
+//! The zigquant service: configuration, the HTTP API and `/metrics`, and the bridge that turns
+//! engine events into metrics. Nothing here computes a statistic.
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod auth;
+pub mod backtest_cli;
+pub mod config;
+pub mod listener;
+pub mod serve;
+pub mod telemetry;
