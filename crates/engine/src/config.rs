@@ -722,6 +722,14 @@ mod tests {
     }
 
     #[test]
+    fn a_config_round_trips_through_toml() {
+        let c = EngineConfig::default();
+        let text = toml::to_string(&c).unwrap();
+        let back: EngineConfig = toml::from_str(&text).unwrap();
+        assert_eq!(back, c);
+    }
+
+    #[test]
     fn partial_file_takes_defaults() {
         let c = EngineConfig::from_toml_file_str("[engine.feed]\npacing = false\n").unwrap();
         assert!(!c.feed.pacing);
