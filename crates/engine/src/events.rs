@@ -160,7 +160,8 @@ pub enum EngineEvent {
     },
 }
 
-/// Receives engine events. Called synchronously on the engine thread: keep it cheap.
+/// Receives engine events. Called synchronously on the engine thread, so keep it cheap, and
+/// never call the [`crate::engine::EngineHandle`] from it: the engine would wait for itself.
 pub trait EventSink: Send + Sync {
     /// Handles one event.
     fn on_event(&self, event: &EngineEvent);

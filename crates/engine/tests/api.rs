@@ -52,6 +52,36 @@ fn quiet_paced() -> EngineConfig {
 }
 
 #[test]
+fn the_handle_can_be_shared_across_threads() {
+    fn assert_send_sync<T: Send + Sync + Clone + 'static>() {}
+    assert_send_sync::<zigquant_engine::EngineHandle>();
+    let dir = TempDir::new("api-threads");
+    let h = Engine::start(
+        quiet_paced(),
+        &dir.journal(),
+        Arc::new(RecordingSink::default()),
+    )
+    .unwrap();
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let h = h.clone();
+            std::thread::spawn(move || {
+                for _ in 0..25 {
+                    h.summary().unwrap();
+                    h.positions().unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let other = h.clone();
+    h.shutdown().unwrap();
+    assert!(matches!(other.summary(), Err(EngineError::Stopped)));
+}
+
+#[test]
 fn invalid_requests_are_errors_not_orders() {
     let dir = TempDir::new("api-invalid");
     let h = Engine::start(
