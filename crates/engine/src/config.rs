@@ -338,7 +338,8 @@ fn default_outage_secs() -> f64 {
 pub enum ExecutionStyle {
     /// Market orders, filled at the last price on arrival.
     Market,
-    /// Limit orders at the bar close, cancelled after `time_in_force_secs`.
+    /// Limit orders at the bar close (less `limit_offset_bps`), cancelled after
+    /// `time_in_force_secs` if the market does not reach them.
     Limit,
 }
 
@@ -362,6 +363,10 @@ pub struct StrategyConfig {
     /// Time in force of limit orders, wall seconds.
     #[serde(default = "default_tif")]
     pub time_in_force_secs: f64,
+    /// Limit orders are placed this many basis points behind the bar close (buys below, sells
+    /// above), so they rest until the market comes to them.
+    #[serde(default)]
+    pub limit_offset_bps: f64,
     /// The decision logic and its parameters (`kind = "sma_cross"` / `"mean_reversion"`).
     pub params: StrategyParams,
 }
@@ -605,6 +610,9 @@ impl EngineConfig {
                 }
             }
             positive(&format!("{f}.time_in_force_secs"), s.time_in_force_secs)?;
+            if !(s.limit_offset_bps.is_finite() && (0.0..1000.0).contains(&s.limit_offset_bps)) {
+                return Err(err(format!("{f}.limit_offset_bps"), "must be in [0, 1000)"));
+            }
             match &s.params {
                 StrategyParams::SmaCross {
                     fast, slow, qty, ..

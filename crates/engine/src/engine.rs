@@ -887,7 +887,12 @@ impl Core {
         let Logic::Rule { cfg, exchange, .. } = &self.slots[si].logic else {
             return Ok(());
         };
-        let (style, tif, ex) = (cfg.execution, cfg.time_in_force_secs, *exchange);
+        let (style, tif, off, ex) = (
+            cfg.execution,
+            cfg.time_in_force_secs,
+            cfg.limit_offset_bps / 10_000.0,
+            *exchange,
+        );
         let name = self.slots[si].name.clone();
         let pair = self.pairs[pi].name.clone();
         let pos = self
@@ -913,7 +918,10 @@ impl Core {
         let kind = match style {
             ExecutionStyle::Market => OrderKind::Market,
             ExecutionStyle::Limit => OrderKind::Limit {
-                price: close,
+                price: match side {
+                    OrderSide::Buy => close * (1.0 - off),
+                    OrderSide::Sell => close * (1.0 + off),
+                },
                 time_in_force_secs: Some(tif),
             },
         };
