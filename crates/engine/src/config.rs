@@ -643,6 +643,24 @@ impl EngineConfig {
                 }
             }
         }
+        let longest = self
+            .strategies
+            .iter()
+            .map(|s| match s.params {
+                StrategyParams::SmaCross { slow, .. } => slow,
+                StrategyParams::MeanReversion { window, .. } => window,
+            })
+            .max()
+            .unwrap_or(0);
+        if self.feed.warmup_bars < longest {
+            return Err(err(
+                "engine.feed.warmup_bars",
+                format!(
+                    "must be at least the longest strategy window ({longest}), or a restart \
+                     would change strategy decisions"
+                ),
+            ));
+        }
         if self.noise.enabled {
             let n = &self.noise;
             check_name("engine.noise.name", &n.name)?;

@@ -381,6 +381,9 @@ qty = 0.01
     c.strategies[0].pair = "XRP-USDT".into();
     assert_eq!(c.validate().unwrap_err().field, "engine.strategies[0].pair");
     let mut c = EngineConfig::default();
+    c.feed.warmup_bars = 10;
+    assert_eq!(c.validate().unwrap_err().field, "engine.feed.warmup_bars");
+    let mut c = EngineConfig::default();
     c.pairs[1].name = "bad name{}".into();
     assert_eq!(c.validate().unwrap_err().field, "engine.pairs[1].name");
 
