@@ -354,7 +354,8 @@ pub struct StrategyConfig {
     /// Exchange it trades on (default: the first exchange).
     #[serde(default)]
     pub exchange: Option<String>,
-    /// Start running (a stop through the API is journaled and survives restarts).
+    /// Run at start. `false` always starts it stopped; with `true` the last start/stop made
+    /// through the API (journaled) wins, so a stop survives restarts.
     #[serde(default = "default_true")]
     pub enabled: bool,
     /// Order type used to reach the target position.
