@@ -1,10 +1,10 @@
 //! Labelled families: one metric per combination of bounded label values.
 
 use std::collections::HashMap;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 use crate::encoding::{self, FamilyMeta, Format, MetricType};
-use crate::hash::{hash_values, FxBuild, PassThroughBuild};
+use crate::hash::{hash_values, FxBuild};
 use crate::{Counter, Gauge, Histogram, LabelDomain, MetricsError};
 
 /// A metric type a [`Family`] can hold: [`Counter`], [`Gauge`] or [`Histogram`]. Sealed: the
@@ -79,9 +79,8 @@ impl sealed::Sealed for Histogram {
     }
 }
 
-/// One series: its key, its label text (rendered and escaped once), and the metric.
+/// One series: its label text (rendered and escaped once) and the metric.
 struct Entry<M> {
-    key: u64,
     labels: Box<str>,
     metric: Arc<M>,
 }
@@ -89,9 +88,6 @@ struct Entry<M> {
 struct Table<M> {
     /// Series key -> position in `entries`.
     index: HashMap<u64, u32, FxBuild>,
-    /// Hash of the label value strings -> position in `entries`: the lookup fast path, one hash
-    /// for all labels instead of one table probe per label. Verified against the entry's values.
-    fast: HashMap<u64, u32, PassThroughBuild>,
     entries: Vec<Entry<M>>,
 }
 
@@ -105,7 +101,24 @@ pub(crate) struct FamilyInner<M> {
     le: Box<[Box<str>]>,
     make: Box<dyn Fn() -> M + Send + Sync>,
     table: RwLock<Table<M>>,
+    /// The lookup fast path: a fixed-size, insert-only, lock-free cache from the hash of the
+    /// label value strings to the series (one hash for all labels, one atomic load per probe,
+    /// no lock). Hits are verified against the series' values, so it is exact. Series beyond
+    /// its capacity are still found, through the per-label path.
+    fast: Box<[OnceLock<FastSlot<M>>]>,
 }
+
+/// One cached series of the fast path.
+struct FastSlot<M> {
+    hash: u64,
+    key: u64,
+    metric: Arc<M>,
+}
+
+/// Slots probed per fast-path lookup or insert.
+const FAST_PROBES: usize = 8;
+/// Upper bound on fast-path slots per family (32 KiB): enough for the hot series of a service.
+const FAST_SLOTS_MAX: usize = 1024;
 
 /// A metric family with labels: `get(&["buy", ...])` returns the series' handle.
 ///
@@ -151,8 +164,17 @@ impl<M: Metric> Family<M> {
                 return Err(MetricsError::TooManySeries(name.to_owned()));
             }
         }
+        let product = domains
+            .iter()
+            .fold(1usize, |p, d| p.saturating_mul(d.len().max(1)));
+        let slots = product
+            .min(FAST_SLOTS_MAX)
+            .saturating_mul(2)
+            .next_power_of_two()
+            .clamp(FAST_PROBES, FAST_SLOTS_MAX);
         let inner = Arc::new(FamilyInner {
             meta,
+            fast: (0..slots).map(|_| OnceLock::new()).collect(),
             domains: domains.into_boxed_slice(),
             shifts: shifts.into_boxed_slice(),
             masks: masks.into_boxed_slice(),
@@ -160,7 +182,6 @@ impl<M: Metric> Family<M> {
             make,
             table: RwLock::new(Table {
                 index: HashMap::default(),
-                fast: HashMap::default(),
                 entries: Vec::new(),
             }),
         });
@@ -240,13 +261,35 @@ impl<M: Metric> FamilyInner<M> {
             return None;
         }
         let h = hash_values(values);
-        let t = self.read();
-        let e = &t.entries[*t.fast.get(&h)? as usize];
-        let same = values
-            .iter()
-            .enumerate()
-            .all(|(i, v)| same_bytes(self.domains[i].value_at(self.index_in(e.key, i)), v));
-        same.then(|| Arc::clone(&e.metric))
+        let mask = self.fast.len() - 1;
+        for probe in 0..FAST_PROBES {
+            // Slots are filled in probe order and never emptied: an empty one ends the search.
+            let slot = self.fast[(h as usize).wrapping_add(probe) & mask].get()?;
+            if slot.hash == h
+                && values.iter().enumerate().all(|(i, v)| {
+                    same_bytes(self.domains[i].value_at(self.index_in(slot.key, i)), v)
+                })
+            {
+                return Some(Arc::clone(&slot.metric));
+            }
+        }
+        None
+    }
+
+    /// Offers a new series to the fast path (first empty slot in its probe sequence, if any).
+    fn cache(&self, h: u64, key: u64, metric: &Arc<M>) {
+        let mask = self.fast.len() - 1;
+        for probe in 0..FAST_PROBES {
+            let slot = &self.fast[(h as usize).wrapping_add(probe) & mask];
+            if slot.get().is_none() {
+                let _ = slot.set(FastSlot {
+                    hash: h,
+                    key,
+                    metric: Arc::clone(metric),
+                });
+                return;
+            }
+        }
     }
 
     #[inline]
@@ -273,14 +316,12 @@ impl<M: Metric> FamilyInner<M> {
         let metric = Arc::new((self.make)());
         let i = t.entries.len() as u32;
         t.entries.push(Entry {
-            key,
             labels,
             metric: Arc::clone(&metric),
         });
         t.index.insert(key, i);
-        // On the (astronomically rare) hash collision the first series keeps the fast path and
-        // this one always takes the per-label path: slower, still correct.
-        t.fast.entry(hash_values(&values)).or_insert(i);
+        // Under the write lock, so fast-path inserts are serialized.
+        self.cache(hash_values(&values), key, &metric);
         metric
     }
 }
@@ -418,6 +459,39 @@ mod tests {
         let c = f.get(&["sel", "BTC-USDT"]); // near miss: fallback, not "sell"
         assert!(!Arc::ptr_eq(&a, &c));
         assert!(Arc::ptr_eq(&c, &f.get(&["other", "BTC-USDT"])));
+    }
+
+    #[test]
+    fn a_hash_collision_on_the_fast_path_is_caught_by_verification() {
+        let f = fam();
+        let sell = f.get(&["sell", "BTC-USDT"]);
+        // Plant a slot that claims "buy"'s hash but holds the "sell" series.
+        let h = hash_values(&["buy", "BTC-USDT"]);
+        f.inner.cache(h, f.inner.key(&["sell", "BTC-USDT"]), &sell);
+        let buy = f.get(&["buy", "BTC-USDT"]);
+        assert!(!Arc::ptr_eq(&buy, &sell));
+        assert!(Arc::ptr_eq(&buy, &f.get(&["buy", "BTC-USDT"])));
+        assert_eq!(f.series_count(), 2);
+    }
+
+    #[test]
+    fn series_beyond_the_fast_path_capacity_are_still_found() {
+        let d = LabelDomain::new("id", (0..5_000).map(|i| i.to_string()), "other");
+        let f: Family<Counter> = Family::new(
+            "c_total",
+            "h",
+            vec![d],
+            Box::new([]),
+            Box::new(Counter::new),
+        )
+        .expect("family");
+        for round in 0..2 {
+            for i in 0..5_000 {
+                f.get(&[&i.to_string()]).inc();
+            }
+            assert_eq!(f.series_count(), 5_000, "round {round}");
+        }
+        assert!((0..5_000).all(|i| f.get(&[&i.to_string()]).get() == 2));
     }
 
     #[test]

@@ -112,30 +112,3 @@ fn tail_word(rest: &[u8]) -> u64 {
     }
     word
 }
-
-/// A hasher for keys that are already well-mixed hashes: passes the `u64` through.
-#[derive(Default, Clone, Copy)]
-pub(crate) struct PassThrough(u64);
-
-impl Hasher for PassThrough {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        // Only u64 keys are used with this hasher; fold anything else in rather than panic.
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-
-    #[inline]
-    fn write_u64(&mut self, i: u64) {
-        self.0 = i;
-    }
-
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-/// `BuildHasher` for maps keyed by [`hash_values`] results.
-pub(crate) type PassThroughBuild = BuildHasherDefault<PassThrough>;
