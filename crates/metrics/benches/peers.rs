@@ -469,7 +469,7 @@ fn scaling<H: Send + Sync + 'static>(make: impl Fn() -> Arc<H>, inc: fn(&H)) -> 
         }
         2.0 * OPS as f64 / t.elapsed().as_secs_f64()
     };
-    median((0..5).map(|_| two(make()) / one(make())).collect())
+    median((0..7).map(|_| two(make()) / one(make())).collect())
 }
 
 fn two_threads_case() {
@@ -517,6 +517,10 @@ fn main() {
     // `PEERS_ONLY=lookup` (or encode, memory, threads) runs one group, for profiling.
     let only = std::env::var("PEERS_ONLY").unwrap_or_default();
     let run = |group: &str| only.is_empty() || only == group;
+    // The two-thread case needs two idle cores; say how busy the machine was.
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    eprintln!("peers bench: {cores} cores, load average {}", load.trim());
     let start = Instant::now();
     if run("encode") {
         encode_case(1_000, 101);

@@ -10,6 +10,8 @@
 //! * [`process`]: process metrics read from `/proc/self` at each scrape.
 //! * [`alloc`]: a counting global allocator for `zigquant_memory_bytes{type="heap"}`.
 #![deny(missing_docs)]
+// Only `alloc` (a `GlobalAlloc` impl cannot be written without it) opts back in.
+#![deny(unsafe_code)]
 
 pub mod alloc;
 pub mod catalogue;
