@@ -1,9 +1,14 @@
 //! A counting global allocator: the source of `zigquant_memory_bytes{type="heap"}`.
 //!
 //! Install it in the binary:
-//! ```ignore
+//! ```
 //! #[global_allocator]
 //! static ALLOC: zigquant_metrics::alloc::CountingAllocator = zigquant_metrics::alloc::CountingAllocator;
+//!
+//! fn main() {
+//!     let data = vec![0u8; 1 << 20];
+//!     assert!(zigquant_metrics::alloc::live_heap_bytes().unwrap_or(0) >= data.len() as u64);
+//! }
 //! ```
 //! It forwards to [`std::alloc::System`] and keeps one relaxed atomic of live bytes.
 #![allow(unsafe_code)]
