@@ -1603,11 +1603,12 @@ impl Core {
     fn health(&self) -> Health {
         let bar_wall =
             Duration::from_secs_f64((self.interval_ms as f64 / self.speed_ms).max(0.0) * 5.0 + 1.0);
-        let fresh = !self.pacing
-            || self
-                .pairs
-                .iter()
-                .all(|p| p.last_wall.is_none_or(|t| t.elapsed() <= bar_wall));
+        // Live means every pair has delivered a bar in this run, recently: before the first
+        // bar there is no price to trade at.
+        let fresh = self.pairs.iter().all(|p| {
+            p.last_wall
+                .is_some_and(|t| !self.pacing || t.elapsed() <= bar_wall)
+        });
         Health {
             journal_ok: self.halted.is_none(),
             feeds_live: self.halted.is_none() && self.ticking && fresh,
