@@ -102,18 +102,43 @@ def base_family(sample: str) -> str:
     return sample
 
 
-def parse_exposition(text: str) -> dict[str, set[str]]:
-    """Sample name -> label names seen on it, from Prometheus text format 0.0.4."""
-    out: dict[str, set[str]] = {}
+EQUALITY_RE = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"')
+
+
+def parse_exposition_values(text: str) -> dict[str, dict[str, set[str]]]:
+    """Sample name -> label name -> values seen, from Prometheus text format 0.0.4."""
+    out: dict[str, dict[str, set[str]]] = {}
     for line in text.splitlines():
         if not line or line.startswith("#"):
             continue
         m = re.match(r"([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})?\s", line)
         if not m:
             continue
-        labels = set(re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="(?:[^"\\]|\\.)*"', m.group(2) or ""))
-        out.setdefault(m.group(1), set()).update(labels)
+        labels = out.setdefault(m.group(1), {})
+        for name, value in re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"', m.group(2) or ""):
+            labels.setdefault(name, set()).add(value)
     return out
+
+
+def parse_exposition(text: str) -> dict[str, set[str]]:
+    """Sample name -> label names seen on it, from Prometheus text format 0.0.4."""
+    return {name: set(labels) for name, labels in parse_exposition_values(text).items()}
+
+
+def value_drift(values: dict[str, dict[str, set[str]]]) -> list[str]:
+    """Problems: an exact label matcher (label="value") in a rule or panel whose value zigquant
+    never exports on the metrics of that expression (e.g. type="rss", status="rejected")."""
+    problems = []
+    for where, expr, metrics, _ in all_references():
+        for label, value in EQUALITY_RE.findall(expr):
+            if label in TARGET_LABELS:
+                continue
+            seen = set()
+            for name in metrics:
+                seen |= values.get(name, {}).get(label, set())
+            if value not in seen:
+                problems.append(f"{where}: {label}=\"{value}\" is not among the exported values {sorted(seen)}")
+    return problems
 
 
 def all_references() -> list[tuple[str, str, set[str], set[str]]]:

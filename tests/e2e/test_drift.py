@@ -1,5 +1,6 @@
 """(c) Every metric and label named by the alert rules and the dashboard exists in what zigquant
-actually exports on /metrics (target labels job/instance aside), so the three cannot drift."""
+actually exports on /metrics (target labels job/instance aside), and so does every exact label
+value they match on (type="rss", status="rejected", level="critical"), so the three cannot drift."""
 import time
 
 import promql_refs
@@ -11,7 +12,9 @@ def test_rules_and_dashboard_match_the_exposition(stack):
     deadline = time.monotonic() + 60
     while True:
         drive_api_traffic(stack.zq, rounds=1)
-        problems = promql_refs.drift(promql_refs.parse_exposition(stack.zq.metrics_text()))
+        values = promql_refs.parse_exposition_values(stack.zq.metrics_text())
+        problems = promql_refs.drift({k: set(v) for k, v in values.items()})
+        problems += promql_refs.value_drift(values)
         if not problems or time.monotonic() > deadline:
             break
         time.sleep(1)

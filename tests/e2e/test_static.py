@@ -35,3 +35,10 @@ def test_refs_parse_selectors_groupings_and_templates():
     # label values are never taken for metric names
     metrics, _ = promql_refs.refs('up{job="zigquant_fake_metric"}')
     assert metrics == {"up"}
+
+
+def test_value_drift_catches_an_unknown_label_value():
+    values = promql_refs.parse_exposition_values(
+        'zigquant_memory_bytes{type="heap"} 1\nzigquant_memory_bytes{type="resident"} 2\n')
+    problems = promql_refs.value_drift(values)
+    assert any('rule MemoryHigh: type="rss"' in p for p in problems), problems
