@@ -1,0 +1,228 @@
+//! The `zigquant` command line as a user runs it: help, default config, bad config, backtest.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn zigquant(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_zigquant"))
+        .args(args)
+        .env_remove("ZQ_LISTEN")
+        .env_remove("ZQ_DATA_DIR")
+        .env_remove("ZQ_API_KEY")
+        .output()
+        .expect("run zigquant")
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("zq-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn help_explains_every_option() {
+    let output = zigquant(&["--help"]);
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout);
+    for needle in [
+        "--listen",
+        "ZQ_LISTEN",
+        "--data-dir",
+        "ZQ_DATA_DIR",
+        "--config",
+        "backtest",
+        "serve",
+    ] {
+        assert!(help.contains(needle), "--help lacks {needle}:\n{help}");
+    }
+}
+
+#[test]
+fn default_config_is_printed_and_parses() {
+    let output = zigquant(&["config", "--default"]);
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stdout).unwrap();
+    let config = zigquant_server::config::Config::parse(&text, "printed default").unwrap();
+    config.validate().unwrap();
+    for table in [
+        "[server]",
+        "[api]",
+        "[metrics]",
+        "[engine]",
+        "[[engine.pairs]]",
+        "[[engine.strategies]]",
+        "[[engine.exchanges]]",
+        "[engine.risk]",
+    ] {
+        assert!(text.contains(table), "default config lacks {table}");
+    }
+}
+
+#[test]
+fn invalid_config_fails_at_start_naming_the_field() {
+    let dir = temp_dir("badconfig");
+    let file = dir.join("bad.toml");
+    for (body, field) in [
+        ("[server]\nlisten = \"not an address\"\n", "listen"),
+        (
+            "[metrics]\napi_latency_buckets = [0.5, 0.1]\n",
+            "metrics.api_latency_buckets",
+        ),
+        ("[engine.risk]\nnot_a_knob = 1\n", "not_a_knob"),
+    ] {
+        std::fs::write(&file, body).unwrap();
+        let output = zigquant(&[
+            "serve",
+            "--config",
+            file.to_str().unwrap(),
+            "--data-dir",
+            dir.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ]);
+        assert_eq!(output.status.code(), Some(2), "{body}: {}", stderr(&output));
+        assert!(
+            stderr(&output).contains(field),
+            "{body}: {}",
+            stderr(&output)
+        );
+        assert!(!stderr(&output).contains("panicked"));
+    }
+    let missing = zigquant(&["--config", "/nonexistent/zq.toml"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(stderr(&missing).contains("/nonexistent/zq.toml"));
+}
+
+const CSV: &str = "Date,Open,High,Low,Close,Volume\n";
+
+fn write_prices(dir: &std::path::Path) -> PathBuf {
+    // A rise, a fall and a rise again: an SMA(2)/SMA(4) cross up, down and up.
+    let closes = [
+        10.0, 10.0, 10.0, 10.0, 11.0, 12.0, 13.0, 12.0, 10.0, 8.0, 7.0, 9.0, 11.0, 13.0, 14.0, 15.0,
+    ];
+    let mut text = String::from(CSV);
+    let mut open = 10.0;
+    for (i, close) in closes.iter().enumerate() {
+        text.push_str(&format!(
+            "2024-01-{:02},{open},{},{},{close},100\n",
+            i + 1,
+            f64::max(open, *close) + 0.5,
+            f64::min(open, *close) - 0.5
+        ));
+        open = *close;
+    }
+    let path = dir.join("prices.csv");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn backtest_prints_one_json_document() {
+    let dir = temp_dir("backtest");
+    let data = write_prices(&dir);
+    let output = zigquant(&[
+        "backtest",
+        "--data",
+        data.to_str().unwrap(),
+        "--strategy",
+        "sma-cross",
+        "--fast",
+        "2",
+        "--slow",
+        "4",
+        "--mode",
+        "long-short",
+        "--qty",
+        "1",
+        "--cash",
+        "1000",
+        "--fee-rate",
+        "0.001",
+        "--periods-per-year",
+        "252",
+        "--format",
+        "json",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let trades = report["trades"].as_array().unwrap();
+    assert!(!trades.is_empty());
+    for key in [
+        "side",
+        "qty",
+        "entry_time",
+        "entry_price",
+        "exit_time",
+        "exit_price",
+        "fees",
+        "realized_pnl",
+    ] {
+        assert!(trades[0].get(key).is_some(), "trade lacks {key}");
+    }
+    let stats = &report["stats"];
+    for key in [
+        "closed_trades",
+        "wins",
+        "losses",
+        "breakevens",
+        "win_rate",
+        "total_realized_pnl",
+        "total_fees",
+        "final_equity",
+        "sharpe",
+        "cagr",
+        "calmar",
+        "max_drawdown",
+        "var_95",
+        "cvar_95",
+        "max_drawdown_closed_trades",
+    ] {
+        assert!(stats.get(key).is_some(), "stats lack {key}");
+    }
+    let pnl: f64 = trades
+        .iter()
+        .map(|t| t["realized_pnl"].as_f64().unwrap())
+        .sum();
+    let total = stats["total_realized_pnl"].as_f64().unwrap();
+    assert!((pnl - total).abs() < 1e-9, "{pnl} vs {total}");
+    let final_equity = stats["final_equity"].as_f64().unwrap();
+    assert!((final_equity - (1000.0 + total)).abs() < 1e-9);
+
+    let table = zigquant(&[
+        "backtest",
+        "--data",
+        data.to_str().unwrap(),
+        "--fast",
+        "2",
+        "--slow",
+        "4",
+        "--format",
+        "table",
+    ]);
+    assert!(table.status.success());
+    assert!(String::from_utf8_lossy(&table.stdout).contains("win_rate"));
+}
+
+#[test]
+fn malformed_csv_names_the_line_and_exits_2() {
+    let dir = temp_dir("badcsv");
+    let path = dir.join("bad.csv");
+    std::fs::write(
+        &path,
+        "date,open,high,low,close\n2024-01-01,1,2,0.5,1.5\n2024-01-02,1,oops,0.5,1.5\n",
+    )
+    .unwrap();
+    let output = zigquant(&["backtest", "--data", path.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    let err = stderr(&output);
+    assert!(err.contains("line 3"), "{err}");
+    assert!(!err.contains("panicked"));
+    let missing = zigquant(&["backtest", "--data", "/nonexistent.csv"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(stderr(&missing).contains("/nonexistent.csv"));
+}
