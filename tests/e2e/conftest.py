@@ -11,79 +11,13 @@ Environment:
 from __future__ import annotations
 
 import os
-import shutil
-import signal
-import socket
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
-import requests
-import yaml
 
 import promql_refs
-
-ROOT = promql_refs.ROOT
-API_KEY = "e2e-test-key-0123456789abcdef"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until(what: str, fn, timeout: float, interval: float = 0.25, proc=None):
-    """Calls fn until it returns a truthy value; fails naming `what` after `timeout` seconds.
-    If `proc` (a Proc) dies meanwhile, fails at once with its log tail."""
-    deadline = time.monotonic() + timeout
-    last_exc = None
-    while time.monotonic() < deadline:
-        if proc is not None and proc.popen.poll() is not None:
-            pytest.fail(f"{proc.name} exited with status {proc.popen.returncode} while waiting for {what}:\n{proc.log_tail()}")
-        try:
-            value = fn()
-            if value:
-                return value
-        except Exception as e:  # noqa: BLE001 - reported below
-            last_exc = e
-        time.sleep(interval)
-    detail = f" (last error: {last_exc!r})" if last_exc else ""
-    tail = f"\n{proc.name} log:\n{proc.log_tail()}" if proc is not None else ""
-    pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}{detail}{tail}")
-
-
-class Proc:
-    def __init__(self, name: str, argv: list[str], log: Path, env: dict | None = None, cwd: Path | None = None):
-        self.name, self.argv, self.log = name, argv, log
-        self._logf = open(log, "wb")
-        self.popen = subprocess.Popen(
-            argv, stdout=self._logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env={**os.environ, **(env or {})}, cwd=cwd, start_new_session=True,
-        )
-
-    def log_tail(self, n: int = 40) -> str:
-        try:
-            return "\n".join(self.log.read_text(errors="replace").splitlines()[-n:])
-        except OSError:
-            return "(no log)"
-
-    def stop(self, timeout: float = 10.0):
-        if self.popen.poll() is None:
-            try:
-                os.killpg(self.popen.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            try:
-                self.popen.wait(timeout)
-            except subprocess.TimeoutExpired:
-                try:
-                    os.killpg(self.popen.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                self.popen.wait(5)
-        self._logf.close()
+from zq_stack import (ROOT, Proc, Stack, drive_api_traffic, start_prometheus, start_zigquant,
+                      wait_until)
 
 
 @pytest.fixture(scope="session")
@@ -94,17 +28,6 @@ def procs():
     yield started
     for p in reversed(started):
         p.stop()
-
-
-def find_tool(env_var: str, *names: str) -> str:
-    explicit = os.environ.get(env_var)
-    if explicit:
-        return explicit
-    for n in names:
-        path = shutil.which(n)
-        if path:
-            return path
-    pytest.fail(f"{names[0]} not found on PATH (apt-get install -y {'prometheus' if names[0] == 'prometheus' else 'prometheus-alertmanager'}) or set {env_var}")
 
 
 @pytest.fixture(scope="session")
@@ -118,148 +41,6 @@ def zigquant_bin() -> Path:
     return path
 
 
-class Zigquant:
-    def __init__(self, proc: Proc, port: int, data_dir: Path):
-        self.proc, self.port, self.data_dir = proc, port, data_dir
-        self.addr = f"127.0.0.1:{port}"
-        self.url = f"http://{self.addr}"
-
-    def metrics_text(self) -> str:
-        r = requests.get(self.url + "/metrics", timeout=5)
-        r.raise_for_status()
-        return r.text
-
-    def api(self, method: str, path: str, key: str | None = API_KEY, **kw):
-        headers = kw.pop("headers", {})
-        if key:
-            headers["Authorization"] = f"Bearer {key}"
-        return requests.request(method, self.url + path, headers=headers, timeout=5, **kw)
-
-
-def start_zigquant(procs, binary: Path, tmp: Path, config: str | None = None, name: str = "zigquant") -> Zigquant:
-    port = free_port()
-    data_dir = tmp / "data"
-    data_dir.mkdir(parents=True, exist_ok=True)
-    argv = [str(binary), "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", str(data_dir)]
-    if config is not None:
-        cfg = tmp / "zigquant.toml"
-        cfg.write_text(config)
-        argv += ["--config", str(cfg)]
-    proc = Proc(name, argv, tmp / f"{name}.log", env={"ZQ_API_KEY": API_KEY, "RUST_LOG": "info"})
-    procs.append(proc)
-    zq = Zigquant(proc, port, data_dir)
-    wait_until(f"{name} /health on {zq.addr}",
-               lambda: requests.get(zq.url + "/health", timeout=2).status_code == 200,
-               timeout=60, proc=proc)
-    return zq
-
-
-class Prometheus:
-    def __init__(self, proc: Proc, port: int):
-        self.proc, self.port = proc, port
-        self.url = f"http://127.0.0.1:{port}"
-
-    def _get(self, path: str, **params):
-        r = requests.get(self.url + path, params=params, timeout=10)
-        body = r.json()
-        if body.get("status") != "success":
-            raise AssertionError(f"{path} {params}: {body.get('errorType')}: {body.get('error')}")
-        return body["data"]
-
-    def query(self, expr: str, **params):
-        return self._get("/api/v1/query", query=expr, **params)
-
-    def query_range(self, expr: str, seconds: int = 60, step: str = "1s"):
-        end = time.time()
-        return self._get("/api/v1/query_range", query=expr, start=end - seconds, end=end, step=step)
-
-    def label_values(self, label: str, match: str) -> list[str]:
-        return self._get(f"/api/v1/label/{label}/values", **{"match[]": match})
-
-    def rules(self):
-        return self._get("/api/v1/rules")
-
-    def alerts(self):
-        return self._get("/api/v1/alerts")["alerts"]
-
-
-def start_prometheus(procs, tmp: Path, zigquant_addr: str, rule_files: list[Path] = (),
-                     alertmanager_addr: str | None = None, name: str = "prometheus") -> Prometheus:
-    port = free_port()
-    cfg = {
-        "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"},
-        "rule_files": [str(p) for p in rule_files],
-        "scrape_configs": [{"job_name": "zigquant", "metrics_path": "/metrics",
-                            "static_configs": [{"targets": [zigquant_addr]}]}],
-    }
-    if alertmanager_addr:
-        cfg["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [alertmanager_addr]}]}]}
-    tmp.mkdir(parents=True, exist_ok=True)
-    (tmp / "prometheus.yml").write_text(yaml.safe_dump(cfg))
-    argv = [find_tool("PROMETHEUS_BIN", "prometheus"),
-            f"--config.file={tmp / 'prometheus.yml'}",
-            f"--storage.tsdb.path={tmp / 'tsdb'}",
-            f"--web.listen-address=127.0.0.1:{port}"]
-    proc = Proc(name, argv, tmp / f"{name}.log")
-    procs.append(proc)
-    prom = Prometheus(proc, port)
-    wait_until(f"{name} ready on :{port}",
-               lambda: requests.get(prom.url + "/-/ready", timeout=2).status_code == 200,
-               timeout=60, proc=proc)
-    return prom
-
-
-class Alertmanager:
-    def __init__(self, proc: Proc, port: int):
-        self.proc, self.port = proc, port
-        self.addr = f"127.0.0.1:{port}"
-        self.url = f"http://{self.addr}"
-
-    def alerts(self, **params) -> list[dict]:
-        r = requests.get(self.url + "/api/v2/alerts", params=params, timeout=5)
-        r.raise_for_status()
-        return r.json()
-
-    def post(self, alerts: list[dict]):
-        r = requests.post(self.url + "/api/v2/alerts", json=alerts, timeout=5)
-        r.raise_for_status()
-
-
-def start_alertmanager(procs, tmp: Path, config: Path = ROOT / "deploy/alertmanager/alertmanager.yml",
-                       name: str = "alertmanager") -> Alertmanager:
-    port = free_port()
-    tmp.mkdir(parents=True, exist_ok=True)
-    argv = [find_tool("ALERTMANAGER_BIN", "prometheus-alertmanager", "alertmanager"),
-            f"--config.file={config}",
-            f"--storage.path={tmp / 'am-data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--cluster.listen-address="]
-    proc = Proc(name, argv, tmp / f"{name}.log")
-    procs.append(proc)
-    am = Alertmanager(proc, port)
-    wait_until(f"{name} ready on :{port}",
-               lambda: requests.get(am.url + "/-/ready", timeout=2).status_code == 200,
-               timeout=60, proc=proc)
-    return am
-
-
-# ---------------------------------------------------------------- the default stack (session)
-
-class Stack:
-    def __init__(self, zq: Zigquant, prom: Prometheus):
-        self.zq, self.prom = zq, prom
-
-
-def drive_api_traffic(zq: Zigquant, rounds: int = 5):
-    """Requests that make every API metric family move: 200s, 401s, an unmatched route."""
-    for _ in range(rounds):
-        zq.api("GET", "/api/v1/strategies")
-        zq.api("GET", "/api/v1/positions")
-        zq.api("GET", "/api/v1/strategies", key=None)          # 401
-        zq.api("GET", "/api/v1/definitely-not-a-route")        # 404 -> path="unmatched"
-        time.sleep(0.2)
-
-
 @pytest.fixture(scope="session")
 def stack(procs, zigquant_bin, tmp_path_factory) -> Stack:
     """zigquant on its defaults, scraped every second by a Prometheus that loads the shipped
@@ -271,17 +52,3 @@ def stack(procs, zigquant_bin, tmp_path_factory) -> Stack:
                lambda: prom.query('up{job="zigquant"} == 1')["result"], timeout=30, proc=prom.proc)
     drive_api_traffic(zq)
     return Stack(zq, prom)
-
-
-def default_config_text(zigquant_bin: Path) -> str:
-    """The full default configuration (server + engine), as `zigquant config --default` prints it,
-    falling back to the embedded default files in the source tree."""
-    try:
-        out = subprocess.run([str(zigquant_bin), "config", "--default"], capture_output=True,
-                             text=True, timeout=20)
-        if out.returncode == 0 and "[[engine.exchanges]]" in out.stdout:
-            return out.stdout
-    except (OSError, subprocess.TimeoutExpired):
-        pass
-    return ((ROOT / "crates/server/default-config.toml").read_text() + "\n"
-            + (ROOT / "crates/engine/default-engine.toml").read_text())

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 import promql_refs
-from conftest import (Proc, default_config_text, start_alertmanager, start_prometheus,
+from zq_stack import (default_config_text, start_alertmanager, start_prometheus,
                       start_zigquant, wait_until)
 
 SHORT_FOR = "2s"

@@ -5,7 +5,7 @@ import re
 import time
 
 import promql_refs
-from conftest import drive_api_traffic
+from zq_stack import drive_api_traffic
 
 
 def resolve_variables(prom) -> dict[str, str]:

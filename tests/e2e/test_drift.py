@@ -4,7 +4,7 @@ value they match on (type="rss", status="rejected", level="critical"), so the th
 import time
 
 import promql_refs
-from conftest import drive_api_traffic
+from zq_stack import drive_api_traffic
 
 
 def test_rules_and_dashboard_match_the_exposition(stack):

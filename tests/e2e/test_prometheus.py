@@ -5,7 +5,7 @@ import time
 import pytest
 
 import promql_refs
-from conftest import drive_api_traffic, wait_until
+from zq_stack import drive_api_traffic, wait_until
 
 COUNTERS = ["zigquant_trades_total", "zigquant_orders_total", "zigquant_api_requests_total",
             "zigquant_alerts_total"]
