@@ -3,8 +3,8 @@ free loopback port, with state in pytest's temp dirs. Every process is started i
 and killed (TERM, then KILL) at teardown. Waits are bounded and say what they waited for.
 
 Environment:
-  ZQ_BIN          zigquant binary (default: target/release/zigquant; tests skip if the default is
-                  missing, fail if ZQ_BIN names a missing file)
+  ZQ_BIN          zigquant binary (ZIGQUANT_BIN is accepted too; default: target/release/zigquant).
+                  A missing binary fails the live tests with a message saying how to build it.
   PROMETHEUS_BIN  default `prometheus` on PATH; ALERTMANAGER_BIN default `prometheus-alertmanager`
                   (Debian) or `alertmanager`
 """
@@ -32,12 +32,11 @@ def procs():
 
 @pytest.fixture(scope="session")
 def zigquant_bin() -> Path:
-    explicit = os.environ.get("ZQ_BIN")
+    explicit = os.environ.get("ZQ_BIN") or os.environ.get("ZIGQUANT_BIN")
     path = Path(explicit) if explicit else ROOT / "target/release/zigquant"
     if not path.is_file():
-        if explicit:
-            pytest.fail(f"ZQ_BIN={explicit} does not exist")
-        pytest.skip(f"{path} not built (cargo build --release); set ZQ_BIN to test another binary")
+        pytest.fail(f"zigquant binary {path} not found: build it with `cargo build --release` "
+                    "(or set ZQ_BIN to the binary to test)")
     return path
 
 
