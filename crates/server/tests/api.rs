@@ -6,7 +6,7 @@ use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
-use serde_json::{json, Value};
+use serde_json::Value;
 use tower::ServiceExt;
 use zigquant_server::config::Config;
 use zigquant_server::serve::{build, Service};
@@ -440,7 +440,7 @@ async fn ten_thousand_hostile_requests_add_no_series() {
         seed ^= seed << 17;
         seed
     };
-    let mut request = |method: &str, kind: u64, with_key: bool, i: usize, r: u64| {
+    let request = |method: &str, kind: u64, with_key: bool, i: usize, r: u64| {
         let path = match kind {
             0 => format!("/random/{r}/{i}"),
             1 => format!("/api/v1/orders/{r}"),
