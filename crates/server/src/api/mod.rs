@@ -146,8 +146,16 @@ pub fn route_templates() -> Vec<String> {
     paths
 }
 
-/// Builds the whole application router.
+/// Builds the whole application router: [`routes`] wrapped in [`with_request_metrics`].
 pub fn router(state: AppState, body_limit_bytes: usize) -> Router {
+    let catalogue = state.catalogue.clone();
+    with_request_metrics(routes(state, body_limit_bytes), catalogue)
+}
+
+/// The routes with auth, fallbacks and the body limit, but without request metrics.
+/// Production uses [`router`]; the `api_overhead` benchmark serves this bare router to measure
+/// what the metrics layer costs.
+pub fn routes(state: AppState, body_limit_bytes: usize) -> Router {
     let v1 = Router::new()
         .route("/api/v1/openapi.json", get(openapi::document))
         .route("/api/v1/strategies", get(handlers::list_strategies))
@@ -180,13 +188,19 @@ pub fn router(state: AppState, body_limit_bytes: usize) -> Router {
         .merge(v1)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .route_layer(middleware::from_fn(request_metrics::tag_route))
         .layer(DefaultBodyLimit::max(body_limit_bytes))
+        .with_state(state)
+}
+
+/// Adds the request metrics to `routes`: an inner route layer tags each matched route's response
+/// with its template, and an outer layer times and counts every request, matched or not.
+pub fn with_request_metrics(routes: Router, catalogue: Arc<Catalogue>) -> Router {
+    routes
+        .route_layer(middleware::from_fn(request_metrics::tag_route))
         .layer(middleware::from_fn_with_state(
-            state.catalogue.clone(),
+            catalogue,
             request_metrics::record,
         ))
-        .with_state(state)
 }
 
 /// Rejects `/api/v1` requests without a valid bearer key.
