@@ -1,9 +1,12 @@
 //! `zigquant serve`: wires configuration, metrics, engine and HTTP server together and runs them.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use zigquant_engine::Engine;
 use zigquant_metrics::{Catalogue, CatalogueConfig};
@@ -95,10 +98,7 @@ pub fn run(config: Config) -> anyhow::Result<()> {
             listener,
             service.state.catalogue.api_connections_active.clone(),
         );
-        axum::serve(listener, service.app)
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-            .context("HTTP server failed")?;
+        serve_http(listener, service.app).await;
         tracing::info!("shutting down");
         let engine = service.state.engine.clone();
         tokio::task::spawn_blocking(move || engine.shutdown())
@@ -107,6 +107,51 @@ pub fn run(config: Config) -> anyhow::Result<()> {
             .context("engine shutdown failed")?;
         Ok(())
     })
+}
+
+/// How long a client may take to send a whole request head (request line and headers), and how
+/// long a keep-alive connection may sit idle before its next request head starts to arrive.
+/// Without it a client that never finishes its headers (slowloris) or never sends any keeps its
+/// connection, task and file descriptor forever: `axum::serve` (0.8) gives hyper no timer, so
+/// hyper's own 30 s default never applies. Scrapers and API clients send a head in one write.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Longest wait for in-flight requests at shutdown before their connections are dropped.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// The HTTP/1 accept loop: what `axum::serve(..).with_graceful_shutdown(..)` does, plus
+/// [`HEADER_READ_TIMEOUT`], which `axum::serve` has no way to set. Returns after SIGINT/SIGTERM
+/// once the open connections have finished (or after [`SHUTDOWN_GRACE`]).
+async fn serve_http(mut listener: CountingListener, app: axum::Router) {
+    use axum::serve::Listener as _;
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown_signal());
+    loop {
+        tokio::select! {
+            (io, _addr) = listener.accept() => {
+                let service = TowerToHyperService::new(app.clone());
+                let conn = graceful.watch(http.serve_connection(TokioIo::new(io), service));
+                tokio::spawn(async move {
+                    // Timeouts, resets and malformed requests end up here; hyper has already
+                    // answered what could be answered.
+                    if let Err(e) = conn.await {
+                        tracing::debug!(error = %e, "connection closed with an error");
+                    }
+                });
+            }
+            _ = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    tokio::select! {
+        _ = graceful.shutdown() => {}
+        _ = tokio::time::sleep(SHUTDOWN_GRACE) => {
+            tracing::warn!("connections still open {SHUTDOWN_GRACE:?} after shutdown began; dropping them");
+        }
+    }
 }
 
 async fn shutdown_signal() {
