@@ -129,7 +129,13 @@ async fn against_binary(
         ] {
             let before = cpu_seconds(pid, tick)?;
             let start = Instant::now();
-            let n = scrape_for(&mut client, every, Duration::from_secs_f64(cpu_secs)).await?;
+            let n = scrape_for(
+                &mut client,
+                service.addr,
+                every,
+                Duration::from_secs_f64(cpu_secs),
+            )
+            .await?;
             let used = cpu_seconds(pid, tick)? - before;
             let wall = start.elapsed().as_secs_f64();
             let share = used / wall * 100.0;
@@ -155,8 +161,7 @@ async fn against_binary(
     let before = cpu_seconds(pid, tick)?;
     let start = Instant::now();
     for _ in 0..burst {
-        let (status, _) = client.roundtrip(&request).await?;
-        anyhow::ensure!(status == 200, "scrape answered {status}");
+        scrape(&mut client, service.addr, &request).await?;
     }
     let wall = start.elapsed().as_secs_f64();
     let used = cpu_seconds(pid, tick)? - before - none / 100.0 * wall;
@@ -313,6 +318,7 @@ async fn populate_api(addr: SocketAddr) -> anyhow::Result<usize> {
 /// Scrapes as Prometheus would, every `every` seconds (never when `None`), for `wall`.
 async fn scrape_for(
     client: &mut Client,
+    addr: SocketAddr,
     every: Option<f64>,
     wall: Duration,
 ) -> anyhow::Result<usize> {
@@ -321,22 +327,36 @@ async fn scrape_for(
         return Ok(0);
     };
     let request = get_request("/metrics", PROMETHEUS_HEADERS);
-    let end = Instant::now() + wall;
-    let mut interval = tokio::time::interval(Duration::from_secs_f64(every));
-    let mut n = 0;
+    let start = tokio::time::Instant::now();
+    let end = start + wall;
+    let every = Duration::from_secs_f64(every);
+    let mut n = 0u32;
+    // Scrapes at start, start + every, ... strictly before the end; then waits out the interval.
     loop {
-        interval.tick().await;
-        if Instant::now() >= end {
+        let at = start + every * n;
+        if at >= end {
             break;
         }
-        let (status, _) = client.roundtrip(&request).await?;
-        anyhow::ensure!(status == 200, "scrape answered {status}");
+        tokio::time::sleep_until(at).await;
+        scrape(client, addr, &request).await?;
         n += 1;
     }
-    // The loop ends at the first tick past the end; wait out the rest of the interval exactly.
-    let rest = end.saturating_duration_since(Instant::now());
-    tokio::time::sleep(rest).await;
-    Ok(n)
+    tokio::time::sleep_until(end).await;
+    Ok(n as usize)
+}
+
+/// One scrape on the keep-alive connection; reconnects once if the server closed it while
+/// idle, as Prometheus does.
+async fn scrape(client: &mut Client, addr: SocketAddr, request: &[u8]) -> anyhow::Result<()> {
+    let status = match client.roundtrip(request).await {
+        Ok((status, _)) => status,
+        Err(_) => {
+            *client = Client::connect(addr).await?;
+            client.roundtrip(request).await?.0
+        }
+    };
+    anyhow::ensure!(status == 200, "scrape answered {status}");
+    Ok(())
 }
 
 fn clock_ticks_per_second() -> f64 {
