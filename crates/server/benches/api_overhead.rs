@@ -7,6 +7,9 @@
 //! load generator (one thread, `ZQ_BENCH_CONNECTIONS` connections) drives one server at a time,
 //! alternating A/B then B/A for `ZQ_BENCH_ROUNDS` rounds of `ZQ_BENCH_SECS` seconds, so drift in
 //! machine load hits both sides alike. The reported ratio is the median of per-round ratios.
+//! Because the load generator and other processes share the cores, the server threads' own CPU
+//! time per request (`/proc/self/task/*/schedstat`) over the same runs is printed too: it is
+//! less sensitive to what else the machine is doing.
 //!
 //! A second part calls both routers in-process (`tower::ServiceExt::oneshot`, no socket) and
 //! prints the layer's cost in nanoseconds per request.
@@ -36,6 +39,9 @@ use zigquant_server::serve::build;
 use common::{cpus, env_f64, env_usize, get_request, load_average, median, Client};
 
 const KEY: &str = "bench-key-0123456789abcdef";
+
+/// Name of the server runtime's threads (workers and blocking pool), whose CPU time is summed.
+const SERVER_THREAD: &str = "zq-bench-srv";
 
 /// One endpoint under load.
 struct Case {
@@ -95,6 +101,7 @@ fn main() -> anyhow::Result<()> {
 
     let server_rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(server_threads)
+        .thread_name(SERVER_THREAD)
         .enable_all()
         .build()?;
     let with_addr = {
@@ -146,6 +153,8 @@ fn main() -> anyhow::Result<()> {
             let mut ratios = Vec::with_capacity(rounds);
             let mut with_rates = Vec::with_capacity(rounds);
             let mut without_rates = Vec::with_capacity(rounds);
+            let mut with_cpu = Vec::with_capacity(rounds);
+            let mut without_cpu = Vec::with_capacity(rounds);
             for round in 0..rounds {
                 let order = if round % 2 == 0 {
                     [Side::With, Side::Without]
@@ -153,13 +162,14 @@ fn main() -> anyhow::Result<()> {
                     [Side::Without, Side::With]
                 };
                 let mut pair = [0.0; 2];
+                let mut cpu = [0.0; 2];
                 for side in order {
                     let addr = if side == Side::With {
                         with_addr
                     } else {
                         without_addr
                     };
-                    let rate = load(
+                    let (rate, cpu_ns) = load(
                         addr,
                         request.clone(),
                         connections,
@@ -168,9 +178,12 @@ fn main() -> anyhow::Result<()> {
                     )
                     .await?;
                     pair[usize::from(side == Side::Without)] = rate;
+                    cpu[usize::from(side == Side::Without)] = cpu_ns;
                 }
                 with_rates.push(pair[0]);
                 without_rates.push(pair[1]);
+                with_cpu.push(cpu[0]);
+                without_cpu.push(cpu[1]);
                 ratios.push(pair[0] / pair[1]);
             }
             let (lo, hi) = ratios
@@ -186,6 +199,14 @@ fn main() -> anyhow::Result<()> {
                 median(&mut without_rates),
                 ratio,
                 (1.0 - ratio) * 100.0,
+                load_average()
+            );
+            let (with, without) = (median(&mut with_cpu), median(&mut without_cpu));
+            println!(
+                "api_server_cpu_{} with_metrics={with:.0} without_metrics={without:.0} layer={:.0} ratio={:.4} unit=ns/request (server threads' CPU time over the same runs) load={}",
+                case.name,
+                with - without,
+                without / with,
                 load_average()
             );
         }
@@ -227,14 +248,15 @@ fn main() -> anyhow::Result<()> {
 }
 
 /// Drives `addr` with `connections` keep-alive connections; returns responses per second over
-/// `measure`, counted after `warmup`. Every response must be a 200.
+/// `measure`, counted after `warmup`, and the server threads' CPU nanoseconds per response over
+/// the same window. Every response must be a 200.
 async fn load(
     addr: SocketAddr,
     request: Arc<[u8]>,
     connections: usize,
     warmup: Duration,
     measure: Duration,
-) -> anyhow::Result<f64> {
+) -> anyhow::Result<(f64, f64)> {
     let count = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let mut tasks = Vec::with_capacity(connections);
@@ -254,15 +276,44 @@ async fn load(
     }
     tokio::time::sleep(warmup).await;
     let start_count = count.load(Ordering::Relaxed);
+    let start_cpu = server_cpu_ns();
     let start = Instant::now();
     tokio::time::sleep(measure).await;
     let done = count.load(Ordering::Relaxed) - start_count;
+    let cpu = server_cpu_ns() - start_cpu;
     let elapsed = start.elapsed().as_secs_f64();
     stop.store(true, Ordering::Relaxed);
     for task in tasks {
         task.await??;
     }
-    Ok(done as f64 / elapsed)
+    Ok((done as f64 / elapsed, cpu / done as f64))
+}
+
+/// Nanoseconds on CPU of this process' server threads (`/proc/self/task/*/schedstat`).
+fn server_cpu_ns() -> f64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return f64::NAN;
+    };
+    let mut total = 0.0;
+    for task in tasks.flatten() {
+        let path = task.path();
+        let is_server = std::fs::read_to_string(path.join("comm"))
+            .is_ok_and(|comm| comm.trim_end() == SERVER_THREAD);
+        if !is_server {
+            continue;
+        }
+        if let Some(ns) = std::fs::read_to_string(path.join("schedstat"))
+            .ok()
+            .and_then(|s| {
+                s.split_whitespace()
+                    .next()
+                    .and_then(|v| v.parse::<f64>().ok())
+            })
+        {
+            total += ns;
+        }
+    }
+    total
 }
 
 /// Mean nanoseconds per request of `n` in-process requests (response body collected).
