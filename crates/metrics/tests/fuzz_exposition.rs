@@ -131,9 +131,9 @@ fn norm_labels(labels: impl IntoIterator<Item = (String, String)>) -> BTreeMap<S
         .collect()
 }
 
-/// Bit-exact equality (NaN equals NaN), except for the one known deviation: the encoder writes
-/// -0.0 as `0` (`write_f64` in src/encoding/mod.rs tests `v < 0.0`, which is false for -0.0), so
-/// -0.0 comes back as +0.0. `negative_zero_keeps_its_sign` below pins that down separately.
+/// Bit-exact equality (NaN equals NaN), except the sign of zero: -0.0 is exported as `0` by
+/// contract (ANALYTICS.md §0), so it comes back as +0.0; `negative_zero_is_exported_as_zero`
+/// below pins that down.
 fn same(a: f64, b: f64) -> bool {
     (a.is_nan() && b.is_nan()) || a.to_bits() == b.to_bits() || (a == 0.0 && b == 0.0)
 }
