@@ -494,3 +494,25 @@ def test_keys_never_leak(zq_factory):
         assert secret not in log, f"a key appears on stderr: {[l for l in log.splitlines() if secret in l][:3]}"
         assert secret not in text and secret not in om, "a key appears in /metrics"
     zq.assert_no_panic()
+
+
+def test_generated_key_never_leaks(zq_factory):
+    """Without a configured key zigquant generates one into <data-dir>/api_key (mode 0600) and
+    says where it is: the key itself reaches neither stderr nor /metrics."""
+    zq = zq_factory("genkey", config=idle_config(), env={"ZQ_API_KEY": "", "ZQ_LOG": "trace"})
+    zq.start()
+    key_file = zq.data_dir / "api_key"
+    assert key_file.is_file(), f"no generated key file:\n{zq.log_tail()}"
+    assert key_file.stat().st_mode & 0o777 == 0o600, oct(key_file.stat().st_mode)
+    key = key_file.read_text().strip()
+    assert len(key) >= 16
+    assert zq.api("GET", "/api/v1/strategies", key=key).status_code == 200
+    assert zq.api("GET", "/api/v1/strategies", key=key[:-1]).status_code == 401
+    assert zq.api("GET", "/api/v1/strategies", key=None).status_code == 401
+    text = zq.metrics_text()
+    time.sleep(0.3)
+    log = zq.log_text()
+    assert str(key_file) in log, "the log should say where the generated key is"
+    assert key not in log and key[:-1] not in log, "the generated key appears on stderr"
+    assert key not in text, "the generated key appears in /metrics"
+    zq.assert_no_panic()
