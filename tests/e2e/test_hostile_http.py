@@ -23,6 +23,13 @@ test_keys_never_leak (about 5 s)
     Every /api/v1 route over a real socket rejects a missing, malformed or wrong key with a JSON
     401; with ZQ_LOG=trace, neither the real key nor the wrong one appears on stderr, nor in
     /metrics (text or OpenMetrics).
+
+test_generated_key_never_leaks (about 1 s)
+    The same for the key zigquant generates into <data-dir>/api_key (which must be mode 0600).
+
+Protocol-level garbage (a broken request line, forbidden header bytes, bad chunk sizes, too many
+headers) is answered by hyper itself before any application code runs: a bare 400/431 without a
+body, or a closed connection. Everything that parses as HTTP gets the JSON error body.
 """
 from __future__ import annotations
 
