@@ -1,30 +1,23 @@
 //! Where the request-metrics layer's cost goes, in-process (`oneshot`, no socket), `GET /health`:
-//! the bare routes, the same two `middleware::from_fn` layers doing nothing, the production
-//! layers, and a single hand-written tower layer that does the same recording (route template
-//! read from `MatchedPath` inside `Router::layer`, which runs after routing; no `Arc<str>`
-//! allocation, no response extension) — a candidate for a cheaper layer.
+//! the bare routes, two `middleware::from_fn` layers doing nothing (what the first version of
+//! the layer was built from, and most of its cost), and the production layer (one hand-written
+//! tower layer, `api::with_request_metrics`).
 //!
 //! Run: `cargo bench -p zigquant-server --bench api_layer_breakdown`
 
 mod common;
 
-use std::convert::Infallible;
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use axum::extract::{MatchedPath, Request};
+use axum::extract::Request;
 use axum::http::Request as HttpRequest;
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::Router;
 use http_body_util::BodyExt;
-use tower::{Layer, Service, ServiceExt};
-use zigquant_metrics::Catalogue;
-use zigquant_server::api::{self, UNMATCHED};
+use tower::ServiceExt;
+use zigquant_server::api;
 use zigquant_server::config::Config;
 use zigquant_server::serve::build;
 
@@ -32,62 +25,6 @@ use common::{cpus, env_usize, load_average, median};
 
 async fn noop(request: Request, next: Next) -> Response {
     next.run(request).await
-}
-
-/// Records exactly what `request_metrics::record` records, in one layer without boxing `Next`.
-#[derive(Clone)]
-struct RecordLayer(Arc<Catalogue>);
-
-impl<S> Layer<S> for RecordLayer {
-    type Service = Record<S>;
-    fn layer(&self, inner: S) -> Record<S> {
-        Record {
-            inner,
-            catalogue: self.0.clone(),
-        }
-    }
-}
-
-#[derive(Clone)]
-struct Record<S> {
-    inner: S,
-    catalogue: Arc<Catalogue>,
-}
-
-impl<S> Service<Request> for Record<S>
-where
-    S: Service<Request, Response = Response, Error = Infallible> + Send + 'static,
-    S::Future: Send + 'static,
-{
-    type Response = Response;
-    type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: Request) -> Self::Future {
-        let started = Instant::now();
-        let method = request.method().clone();
-        let matched = request.extensions().get::<MatchedPath>().cloned();
-        let catalogue = self.catalogue.clone();
-        let future = self.inner.call(request);
-        Box::pin(async move {
-            let response = future.await?;
-            let elapsed = started.elapsed().as_secs_f64();
-            let path = matched.as_ref().map_or(UNMATCHED, MatchedPath::as_str);
-            catalogue
-                .api_requests_total
-                .get(&[method.as_str(), path, response.status().as_str()])
-                .inc();
-            catalogue
-                .api_latency_seconds
-                .get(&[method.as_str(), path])
-                .observe(elapsed);
-            Ok(response)
-        })
-    }
 }
 
 fn main() -> anyhow::Result<()> {
@@ -118,10 +55,6 @@ fn main() -> anyhow::Result<()> {
                 .layer(middleware::from_fn(noop)),
         ),
         ("production_layer", service.app.clone()),
-        (
-            "single_tower_layer",
-            api::routes(state.clone(), limit).layer(RecordLayer(catalogue.clone())),
-        ),
     ];
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -163,7 +96,7 @@ fn main() -> anyhow::Result<()> {
             .map(str::to_string)
             .collect::<Vec<_>>()
     };
-    println!("# recorded by the production and tower variants together: {recorded:?}");
+    println!("# recorded by the production variant: {recorded:?}");
     rt.shutdown_timeout(Duration::from_secs(1));
     service.state.engine.shutdown()?;
     let _ = std::fs::remove_dir_all(&data_dir);

@@ -192,15 +192,10 @@ pub fn routes(state: AppState, body_limit_bytes: usize) -> Router {
         .with_state(state)
 }
 
-/// Adds the request metrics to `routes`: an inner route layer tags each matched route's response
-/// with its template, and an outer layer times and counts every request, matched or not.
+/// Adds the request metrics to `routes`: one layer times and counts every request, matched
+/// or not, labelled by route template.
 pub fn with_request_metrics(routes: Router, catalogue: Arc<Catalogue>) -> Router {
-    routes
-        .route_layer(middleware::from_fn(request_metrics::tag_route))
-        .layer(middleware::from_fn_with_state(
-            catalogue,
-            request_metrics::record,
-        ))
+    routes.layer(request_metrics::RequestMetricsLayer::new(catalogue))
 }
 
 /// Rejects `/api/v1` requests without a valid bearer key.
