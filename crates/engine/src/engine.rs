@@ -280,7 +280,57 @@ struct Core {
     pending: Vec<EngineEvent>,
     totals: Totals,
     identity_violations: u64,
+    load: LoadStats,
+    /// Due events run back to back since a waiting command was last looked at (paced runs).
+    burst: u32,
+    /// Queued events not tied to an order (bars, link faults) at the last compaction.
+    other_events: usize,
+    overload: Overload,
 }
+
+/// How often and how far the paced market clock slipped because the engine fell behind.
+#[derive(Default)]
+struct Overload {
+    slips: u64,
+    slipped_ms: i64,
+    warned_at: Option<Instant>,
+    unwarned_slips: u64,
+    unwarned_ms: i64,
+}
+
+/// Paced and behind: at most this many due events run back to back before a waiting command
+/// is answered. Events go first (a busy API must not freeze the market clock and let orders
+/// pile up unprocessed), but a long backlog must not freeze the API either.
+const EVENT_BURST: u32 = 16;
+
+/// A paced event later than this (and than [`MAX_LAG_BARS`] bar intervals) means the engine
+/// cannot keep up: the market clock slips instead of trying to catch up.
+const MAX_LAG: Duration = Duration::from_secs(1);
+
+/// See [`MAX_LAG`].
+const MAX_LAG_BARS: f64 = 4.0;
+
+/// At most one overload warning per this much wall time (the rest are summed into the next).
+const OVERLOAD_WARN_EVERY: Duration = Duration::from_secs(10);
+
+/// Every open order has at most one live queued event (its arrival or its expiry); the rest of
+/// the queue is the next bar and a few link events. When the queue is longer than twice the open
+/// orders plus this, it is mostly stale events and is compacted.
+const COMPACT_SLACK: usize = 1024;
+
+/// What the engine thread did since its last load report (debug log every [`LOAD_REPORT_EVERY`]).
+#[derive(Default)]
+struct LoadStats {
+    since: Option<Instant>,
+    events: u64,
+    commands: u64,
+    max_queued: usize,
+    max_open: usize,
+}
+
+/// How often the engine logs its load (events and commands handled, queue and open-order sizes,
+/// lag behind the wall clock) at debug level.
+const LOAD_REPORT_EVERY: Duration = Duration::from_secs(5);
 
 fn wall_ms() -> i64 {
     SystemTime::now()
@@ -467,6 +517,10 @@ impl Core {
             pending: Vec::new(),
             totals,
             identity_violations: 0,
+            load: LoadStats::default(),
+            burst: 0,
+            other_events: 0,
+            overload: Overload::default(),
             cfg,
         };
         core.next_order_id = core.journal.max_order_id()? + 1;
@@ -582,6 +636,15 @@ impl Core {
                     let now = Instant::now();
                     let deadline = if self.pacing { self.deadline(t) } else { now };
                     if deadline <= now {
+                        // Unpaced, commands come first: an endless feed is always due.
+                        // Paced, the due events come first, a waiting command every
+                        // EVENT_BURST events.
+                        if self.pacing && self.burst < EVENT_BURST {
+                            self.burst += 1;
+                            self.step();
+                            continue;
+                        }
+                        self.burst = 0;
                         match rx.try_recv() {
                             Ok(c) => c,
                             Err(TryRecvError::Empty) => {
@@ -591,6 +654,7 @@ impl Core {
                             Err(TryRecvError::Disconnected) => break,
                         }
                     } else {
+                        self.burst = 0;
                         match rx.recv_timeout(deadline - now) {
                             Ok(c) => c,
                             Err(RecvTimeoutError::Timeout) => {
@@ -607,7 +671,9 @@ impl Core {
                 let _ = reply.send(());
                 return;
             }
+            self.load.commands += 1;
             self.command(cmd);
+            self.report_load();
         }
         self.shutdown();
     }
@@ -659,12 +725,118 @@ impl Core {
         }
     }
 
+    /// Market milliseconds the simulation trails the wall-paced clock (0 when unpaced or on
+    /// time).
+    fn lag_ms(&self) -> i64 {
+        if !self.pacing {
+            return 0;
+        }
+        let paced =
+            self.start_market_ms + (self.start_wall.elapsed().as_secs_f64() * self.speed_ms) as i64;
+        match self.queue.peek() {
+            Some(next) => (paced - next.0.time_ms).max(0),
+            None => 0,
+        }
+    }
+
+    fn report_load(&mut self) {
+        let l = &mut self.load;
+        l.max_queued = l.max_queued.max(self.queue.len());
+        l.max_open = l.max_open.max(self.open.len());
+        let since = *l.since.get_or_insert_with(Instant::now);
+        if since.elapsed() < LOAD_REPORT_EVERY {
+            return;
+        }
+        let l = std::mem::take(&mut self.load);
+        self.load.since = Some(Instant::now());
+        tracing::debug!(
+            events = l.events,
+            commands = l.commands,
+            max_queued = l.max_queued,
+            max_open = l.max_open,
+            queued = self.queue.len(),
+            queue_capacity = self.queue.capacity(),
+            open = self.open.len(),
+            lag_ms = self.lag_ms(),
+            "engine load"
+        );
+    }
+
     fn step(&mut self) {
+        self.load.events += 1;
+        self.report_load();
         let Some(std::cmp::Reverse(s)) = self.queue.pop() else {
             return;
         };
+        if self.pacing {
+            self.keep_up(s.time_ms);
+        }
         self.now_ms = self.now_ms.max(s.time_ms);
         self.transact(|c| c.handle_event(s.ev));
+        self.compact_queue();
+    }
+
+    /// Paced: if the event at market time `t` runs later than [`MAX_LAG`] (and [`MAX_LAG_BARS`]
+    /// bars) behind its wall deadline, the engine is overloaded. Instead of catching up in a
+    /// burst (and queueing ever more while it does), the market clock slips: the rest of the
+    /// simulation moves later in wall time. What happens is unchanged, only when. Slips are
+    /// counted ([`Progress`]) and logged as a warning at most every [`OVERLOAD_WARN_EVERY`].
+    fn keep_up(&mut self, t: i64) {
+        let now = Instant::now();
+        let Some(late) = now.checked_duration_since(self.deadline(t)) else {
+            return;
+        };
+        let bars =
+            Duration::from_secs_f64((self.interval_ms as f64 / self.speed_ms) * MAX_LAG_BARS);
+        if late <= MAX_LAG.max(bars) {
+            return;
+        }
+        self.start_wall += late;
+        let ms = (late.as_secs_f64() * self.speed_ms) as i64;
+        let o = &mut self.overload;
+        o.slips += 1;
+        o.slipped_ms += ms;
+        o.unwarned_slips += 1;
+        o.unwarned_ms += ms;
+        if o.warned_at
+            .is_none_or(|w| w.elapsed() >= OVERLOAD_WARN_EVERY)
+        {
+            tracing::warn!(
+                behind_wall_ms = late.as_millis() as u64,
+                slips = o.unwarned_slips,
+                slipped_market_ms = o.unwarned_ms,
+                total_slipped_market_ms = o.slipped_ms,
+                queued_events = self.queue.len(),
+                open_orders = self.open.len(),
+                "engine overloaded: it fell behind the wall clock, so the market clock slipped \
+                 (bars come later than the configured clock speed; nothing is skipped)"
+            );
+            o.warned_at = Some(now);
+            o.unwarned_slips = 0;
+            o.unwarned_ms = 0;
+        }
+    }
+
+    /// Drops queued events that can no longer do anything (arrivals and expiries of orders
+    /// that became final first) once they are many, and gives back the queue's spare capacity
+    /// after a backlog, so neither outlives the orders they were for.
+    fn compact_queue(&mut self) {
+        if self.queue.len() > 2 * self.open.len() + self.other_events + COMPACT_SLACK {
+            let open = &self.open;
+            let mut other = 0;
+            self.queue.retain(|s| match s.0.ev {
+                Ev::Arrive(id) | Ev::Expire(id) => open.contains_key(&id),
+                _ => {
+                    other += 1;
+                    true
+                }
+            });
+            self.other_events = other;
+        }
+        let (len, cap) = (self.queue.len(), self.queue.capacity());
+        if cap > 1024 && len < cap / 4 {
+            self.queue.shrink_to(len * 2);
+        }
     }
 
     fn handle_event(&mut self, ev: Ev) -> Result<(), JournalError> {
@@ -1345,6 +1517,11 @@ impl Core {
                     ticks: self.ticks_run,
                     idle: self.halted.is_some() || self.queue.iter().all(|s| self.is_noop(&s.0.ev)),
                     identity_violations: self.identity_violations,
+                    queued_events: self.queue.len(),
+                    open_orders: self.open.len(),
+                    behind_ms: self.lag_ms(),
+                    clock_slips: self.overload.slips,
+                    clock_slipped_ms: self.overload.slipped_ms,
                 });
             }
             Command::Shutdown(reply) => {

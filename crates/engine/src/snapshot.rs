@@ -192,4 +192,15 @@ pub struct Progress {
     /// Bar ticks at which an account's §9 equity differed from cash + position value
     /// (an accounting bug; always 0).
     pub identity_violations: u64,
+    /// Events waiting in the simulation's queue (bounded under load: a growing queue means
+    /// the engine is falling behind).
+    pub queued_events: usize,
+    /// Orders open right now (the only orders the engine keeps in memory).
+    pub open_orders: usize,
+    /// Market ms the next queued event trails the wall-paced clock (0 unpaced or on time).
+    pub behind_ms: i64,
+    /// Times the paced market clock slipped because the engine could not keep up.
+    pub clock_slips: u64,
+    /// Market ms lost to those slips in this run.
+    pub clock_slipped_ms: i64,
 }
