@@ -45,8 +45,9 @@ pub enum EngineError {
     /// The configuration is invalid.
     #[error("invalid config: {0}")]
     Config(#[from] ConfigError),
-    /// The journal could not be opened, read or written.
-    #[error("journal: {0}")]
+    /// The journal could not be opened, read or written (the message says so and how), or
+    /// the engine thread could not be started.
+    #[error("{0}")]
     Journal(String),
     /// A market data feed could not be built.
     #[error("feed: {0}")]
@@ -357,12 +358,18 @@ impl Engine {
     ) -> Result<EngineHandle, EngineError> {
         config.validate()?;
         let journal = Journal::open(journal_path, config.journal.synchronous)?;
-        let mut core = Core::restore(config, journal, sink)?;
+        let mut core = Core::restore(config, journal, sink).map_err(|e| match e {
+            EngineError::Journal(m) => EngineError::Journal(format!(
+                "{m} (while restoring from {})",
+                journal_path.display()
+            )),
+            other => other,
+        })?;
         let (tx, rx) = mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("zigquant-engine".into())
             .spawn(move || core.run(rx))
-            .map_err(|e| EngineError::Journal(format!("cannot spawn engine thread: {e}")))?;
+            .map_err(|e| EngineError::Journal(format!("cannot start the engine thread: {e}")))?;
         Ok(EngineHandle {
             tx,
             thread: Arc::new(Mutex::new(Some(thread))),

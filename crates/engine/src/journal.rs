@@ -7,8 +7,8 @@
 //! commit, so an acknowledged fill survives power loss as well as `kill -9`; NORMAL only
 //! survives process crashes but costs no fsync per commit (batch simulations, tests).
 
-use std::collections::HashMap;
-use std::path::Path;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
@@ -25,8 +25,44 @@ pub const PORTFOLIO_SCOPE: &str = "*";
 
 /// A journal operation failed.
 #[derive(Debug, thiserror::Error)]
-#[error("journal: {0}")]
-pub struct JournalError(#[from] pub rusqlite::Error);
+pub enum JournalError {
+    /// The journal file could not be opened or set up (missing or read-only directory, not a
+    /// SQLite file, disk full).
+    #[error("cannot open the journal {}: {reason}", path.display())]
+    Open {
+        /// The journal file.
+        path: PathBuf,
+        /// What SQLite said, without the path it repeats.
+        reason: String,
+        /// The underlying error.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// A read or write on the open journal failed.
+    #[error("journal: {0}")]
+    Sql(#[from] rusqlite::Error),
+}
+
+impl JournalError {
+    fn open(path: &Path, source: rusqlite::Error) -> Self {
+        let text = source.to_string();
+        let shown = path.display().to_string();
+        let reason = text
+            .strip_suffix(&shown)
+            .map(|r| r.trim_end_matches([':', ' ']).to_string())
+            .unwrap_or(text);
+        let reason = if path.is_dir() {
+            format!("{reason} (it is a directory, not a file)")
+        } else {
+            reason
+        };
+        JournalError::Open {
+            path: path.to_path_buf(),
+            reason,
+            source,
+        }
+    }
+}
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS orders (
@@ -50,6 +86,7 @@ CREATE TABLE IF NOT EXISTS orders (
     expire_ms INTEGER
 );
 CREATE INDEX IF NOT EXISTS orders_status ON orders(status);
+CREATE INDEX IF NOT EXISTS orders_strategy_pair ON orders(strategy, pair);
 CREATE TABLE IF NOT EXISTS fills (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     order_id INTEGER NOT NULL,
@@ -125,9 +162,19 @@ pub struct FillRecord {
     pub time_ms: i64,
 }
 
+/// Orders per (status, strategy, pair).
+type OrderCounts = BTreeMap<(OrderStatus, String, String), u64>;
+
 /// The journal connection. Used only from the engine thread.
 pub struct Journal {
     conn: Connection,
+    /// Committed row counts, so listings report their totals without counting the history on
+    /// every call (that made each listing slower the longer the service ran).
+    order_counts: OrderCounts,
+    fill_count: u64,
+    /// Count changes of the open transaction: applied at commit, dropped at rollback.
+    pending_orders: Vec<((OrderStatus, String, String), i64)>,
+    pending_fills: u64,
 }
 
 impl std::fmt::Debug for Journal {
@@ -204,43 +251,111 @@ fn fill_from_row(row: &Row<'_>) -> rusqlite::Result<FillRecord> {
 impl Journal {
     /// Opens (or creates) the journal file in WAL mode and creates missing tables.
     pub fn open(path: &Path, sync: SyncMode) -> Result<Self, JournalError> {
-        let conn = Connection::open(path)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(
-            None,
-            "synchronous",
-            match sync {
-                SyncMode::Full => "FULL",
-                SyncMode::Normal => "NORMAL",
-            },
+        let setup = || -> rusqlite::Result<Connection> {
+            let conn = Connection::open(path)?;
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+            conn.pragma_update(
+                None,
+                "synchronous",
+                match sync {
+                    SyncMode::Full => "FULL",
+                    SyncMode::Normal => "NORMAL",
+                },
+            )?;
+            conn.busy_timeout(std::time::Duration::from_secs(5))?;
+            // One statement per listing filter combination besides the writes.
+            conn.set_prepared_statement_cache_capacity(32);
+            conn.execute_batch(SCHEMA)?;
+            Ok(conn)
+        };
+        let conn = setup().map_err(|e| JournalError::open(path, e))?;
+        let mut journal = Self {
+            conn,
+            order_counts: OrderCounts::new(),
+            fill_count: 0,
+            pending_orders: Vec::new(),
+            pending_fills: 0,
+        };
+        journal.recount().map_err(|e| match e {
+            JournalError::Sql(e) => JournalError::open(path, e),
+            other => other,
+        })?;
+        Ok(journal)
+    }
+
+    /// Counts the orders and fills once (at open, and after a rolled-back transaction).
+    fn recount(&mut self) -> Result<(), JournalError> {
+        let mut counts = OrderCounts::new();
+        let mut st = self.conn.prepare(
+            "SELECT status, strategy, pair, COUNT(*) FROM orders GROUP BY status, strategy, pair",
         )?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        conn.execute_batch(SCHEMA)?;
-        Ok(Self { conn })
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            let s: String = r.get(0)?;
+            let s = OrderStatus::parse(&s).ok_or_else(|| bad_value("status", &s))?;
+            counts.insert((s, r.get(1)?, r.get(2)?), r.get::<_, i64>(3)?.max(0) as u64);
+        }
+        drop(rows);
+        drop(st);
+        let fills: i64 = self
+            .conn
+            .query_row("SELECT COUNT(*) FROM fills", [], |r| r.get(0))?;
+        self.order_counts = counts;
+        self.fill_count = fills.max(0) as u64;
+        self.pending_orders.clear();
+        self.pending_fills = 0;
+        Ok(())
+    }
+
+    /// Applies count changes now when no transaction is open, else at its commit.
+    fn settle_counts(&mut self) {
+        if !self.conn.is_autocommit() {
+            return;
+        }
+        for (k, d) in self.pending_orders.drain(..) {
+            let n = self.order_counts.entry(k).or_insert(0);
+            *n = n.saturating_add_signed(d);
+        }
+        self.fill_count += std::mem::take(&mut self.pending_fills);
     }
 
     /// Starts the transaction of one simulated event.
-    pub fn begin(&self) -> Result<(), JournalError> {
+    pub fn begin(&mut self) -> Result<(), JournalError> {
         self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        self.pending_orders.clear();
+        self.pending_fills = 0;
         Ok(())
     }
 
     /// Commits it: after this returns, its facts are durable and may be reported.
-    pub fn commit(&self) -> Result<(), JournalError> {
+    pub fn commit(&mut self) -> Result<(), JournalError> {
         self.conn.execute_batch("COMMIT")?;
+        self.settle_counts();
         Ok(())
     }
 
     /// Abandons the open transaction, if any (after a failed write).
-    pub fn rollback(&self) {
+    pub fn rollback(&mut self) {
         if !self.conn.is_autocommit() {
             let _ = self.conn.execute_batch("ROLLBACK");
+        }
+        self.pending_orders.clear();
+        self.pending_fills = 0;
+        // If SQLite rolled back more or less than we think, count again (rare: halted anyway).
+        if self.recount().is_err() {
+            tracing::warn!("journal: cannot recount orders and fills after a rollback");
         }
     }
 
     /// Inserts or replaces an order row.
-    pub fn upsert_order(&self, rec: &OrderRecord) -> Result<(), JournalError> {
+    pub fn upsert_order(&mut self, rec: &OrderRecord) -> Result<(), JournalError> {
         let o = &rec.order;
+        let before: Option<String> = self
+            .conn
+            .prepare_cached("SELECT status FROM orders WHERE id = ?1")?
+            .query_row(params![o.id as i64], |r| r.get(0))
+            .optional()?;
+        let before = before.and_then(|s| OrderStatus::parse(&s));
         let (kind, price, tif) = match o.kind {
             OrderKind::Market => ("market", None, None),
             OrderKind::Limit {
@@ -275,13 +390,22 @@ impl Journal {
                 rec.arrive_ms,
                 rec.expire_ms,
             ])?;
+        if before != Some(o.status) {
+            if let Some(b) = before {
+                self.pending_orders
+                    .push(((b, o.strategy.clone(), o.pair.clone()), -1));
+            }
+            self.pending_orders
+                .push(((o.status, o.strategy.clone(), o.pair.clone()), 1));
+            self.settle_counts();
+        }
         Ok(())
     }
 
     /// Appends a fill and returns its id.
     #[allow(clippy::too_many_arguments)]
     pub fn insert_fill(
-        &self,
+        &mut self,
         order_id: u64,
         strategy: &str,
         pair: &str,
@@ -308,6 +432,8 @@ impl Journal {
                 fee,
                 time_ms
             ])?;
+        self.pending_fills += 1;
+        self.settle_counts();
         Ok(self.conn.last_insert_rowid() as u64)
     }
 
@@ -495,24 +621,58 @@ impl Journal {
         }
     }
 
-    /// A page of orders matching the filter, newest first.
+    /// How many orders match the filter (from the maintained counts: no scan).
+    pub fn order_count(&self, f: &OrderFilter) -> u64 {
+        self.order_counts
+            .iter()
+            .filter(|((status, strategy, pair), _)| {
+                f.status.is_none_or(|s| s == *status)
+                    && f.strategy.as_ref().is_none_or(|s| s == strategy)
+                    && f.pair.as_ref().is_none_or(|p| p == pair)
+            })
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// How many fills the journal holds (maintained: no scan).
+    pub fn fill_count(&self) -> u64 {
+        self.fill_count
+    }
+
+    /// A page of orders matching the filter, newest first. Only the filter's own conditions are
+    /// in the query, so SQLite walks an index (status, or strategy and pair, or the id) in id
+    /// order and stops after the page; the total comes from the maintained counts.
     pub fn orders(&self, f: &OrderFilter) -> Result<Page<Order>, JournalError> {
-        let status = f.status.map(OrderStatus::as_str);
         let limit = if f.limit == 0 { 100 } else { f.limit.min(1000) };
-        let cond = "(?1 IS NULL OR status = ?1) AND (?2 IS NULL OR strategy = ?2) \
-                    AND (?3 IS NULL OR pair = ?3)";
-        let total: i64 = self.conn.query_row(
-            &format!("SELECT COUNT(*) FROM orders WHERE {cond}"),
-            params![status, f.strategy, f.pair],
-            |r| r.get(0),
-        )?;
-        let mut st = self.conn.prepare(&format!(
-            "SELECT * FROM orders WHERE {cond} ORDER BY id DESC LIMIT ?4 OFFSET ?5"
+        let mut cond = Vec::new();
+        let mut args: Vec<&dyn rusqlite::ToSql> = Vec::new();
+        let status = f.status.map(OrderStatus::as_str);
+        if let Some(s) = &status {
+            args.push(s);
+            cond.push(format!("status = ?{}", args.len()));
+        }
+        if let Some(s) = &f.strategy {
+            args.push(s);
+            cond.push(format!("strategy = ?{}", args.len()));
+        }
+        if let Some(p) = &f.pair {
+            args.push(p);
+            cond.push(format!("pair = ?{}", args.len()));
+        }
+        let filter = if cond.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", cond.join(" AND "))
+        };
+        let (limit, offset) = (limit as i64, f.offset as i64);
+        args.push(&limit);
+        args.push(&offset);
+        let n = args.len();
+        let mut st = self.conn.prepare_cached(&format!(
+            "SELECT * FROM orders {filter} ORDER BY id DESC LIMIT ?{} OFFSET ?{n}",
+            n - 1
         ))?;
-        let rows = st.query_map(
-            params![status, f.strategy, f.pair, limit as i64, f.offset as i64],
-            order_from_row,
-        )?;
+        let rows = st.query_map(args.as_slice(), order_from_row)?;
         let mut items = Vec::new();
         for r in rows {
             let mut o = r?.order;
@@ -521,19 +681,16 @@ impl Journal {
         }
         Ok(Page {
             items,
-            total: total.max(0) as u64,
+            total: self.order_count(f),
         })
     }
 
     /// A page of fills, newest first.
     pub fn trades(&self, offset: usize, limit: usize) -> Result<Page<TradeInfo>, JournalError> {
         let limit = if limit == 0 { 100 } else { limit.min(1000) };
-        let total: i64 = self
-            .conn
-            .query_row("SELECT COUNT(*) FROM fills", [], |r| r.get(0))?;
         let mut st = self
             .conn
-            .prepare("SELECT * FROM fills ORDER BY id DESC LIMIT ?1 OFFSET ?2")?;
+            .prepare_cached("SELECT * FROM fills ORDER BY id DESC LIMIT ?1 OFFSET ?2")?;
         let rows = st.query_map(params![limit as i64, offset as i64], fill_from_row)?;
         let items = rows
             .map(|r| {
@@ -553,7 +710,7 @@ impl Journal {
             .collect::<Result<_, _>>()?;
         Ok(Page {
             items,
-            total: total.max(0) as u64,
+            total: self.fill_count,
         })
     }
 
@@ -625,5 +782,154 @@ impl Journal {
         self.conn
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Dir(PathBuf);
+
+    impl Dir {
+        fn new(tag: &str) -> Self {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos());
+            let p = std::env::temp_dir().join(format!(
+                "zigquant-journal-{tag}-{}-{nanos}",
+                std::process::id()
+            ));
+            std::fs::create_dir_all(&p).unwrap();
+            Dir(p)
+        }
+    }
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn order(id: u64, strategy: &str, pair: &str, status: OrderStatus) -> OrderRecord {
+        OrderRecord {
+            order: Order {
+                id,
+                strategy: strategy.into(),
+                pair: pair.into(),
+                exchange: "x".into(),
+                side: OrderSide::Buy,
+                kind: OrderKind::Market,
+                qty: 1.0,
+                filled_qty: 0.0,
+                avg_fill_price: None,
+                status,
+                reject_reason: None,
+                created_ms: 0,
+                updated_ms: 0,
+                acknowledged_ms: None,
+                fills: Vec::new(),
+            },
+            arrive_ms: 0,
+            expire_ms: None,
+        }
+    }
+
+    fn counted(j: &Journal, f: &OrderFilter) -> u64 {
+        let status = f.status.map(OrderStatus::as_str);
+        let n: i64 = j
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM orders WHERE (?1 IS NULL OR status = ?1) \
+                 AND (?2 IS NULL OR strategy = ?2) AND (?3 IS NULL OR pair = ?3)",
+                params![status, f.strategy, f.pair],
+                |r| r.get(0),
+            )
+            .unwrap();
+        n as u64
+    }
+
+    fn filters() -> Vec<OrderFilter> {
+        let mut v = Vec::new();
+        for status in [None, Some(OrderStatus::Open), Some(OrderStatus::Filled)] {
+            for strategy in [None, Some("a"), Some("b")] {
+                for pair in [None, Some("P"), Some("Q")] {
+                    v.push(OrderFilter {
+                        status,
+                        strategy: strategy.map(String::from),
+                        pair: pair.map(String::from),
+                        offset: 0,
+                        limit: 3,
+                    });
+                }
+            }
+        }
+        v
+    }
+
+    #[test]
+    fn maintained_totals_equal_a_count_through_commits_rollbacks_and_reopening() {
+        let dir = Dir::new("counts");
+        let path = dir.0.join("j.sqlite");
+        let mut j = Journal::open(&path, SyncMode::Normal).unwrap();
+        let names = [("a", "P"), ("b", "P"), ("a", "Q")];
+        for id in 1..=30u64 {
+            let (s, p) = names[id as usize % 3];
+            j.begin().unwrap();
+            j.upsert_order(&order(id, s, p, OrderStatus::Open)).unwrap();
+            if id % 2 == 0 {
+                j.upsert_order(&order(id, s, p, OrderStatus::Filled))
+                    .unwrap();
+                j.insert_fill(id, s, p, "x", OrderSide::Buy, 1.0, 1.0, 0.0, 0)
+                    .unwrap();
+            }
+            j.commit().unwrap();
+        }
+        // A rolled-back transaction changes nothing.
+        j.begin().unwrap();
+        j.upsert_order(&order(31, "a", "P", OrderStatus::Open))
+            .unwrap();
+        j.upsert_order(&order(1, "b", "P", OrderStatus::Filled))
+            .unwrap();
+        j.insert_fill(1, "b", "P", "x", OrderSide::Buy, 1.0, 1.0, 0.0, 0)
+            .unwrap();
+        j.rollback();
+        // A write outside a transaction counts at once.
+        j.upsert_order(&order(3, "a", "P", OrderStatus::Cancelled))
+            .unwrap();
+        for j in [&j, &Journal::open(&path, SyncMode::Normal).unwrap()] {
+            for f in filters() {
+                let page = j.orders(&f).unwrap();
+                assert_eq!(page.total, counted(j, &f), "{f:?}");
+                assert!(page.items.len() <= 3);
+                assert!(page.items.windows(2).all(|w| w[0].id > w[1].id));
+                assert!(page
+                    .items
+                    .iter()
+                    .all(|o| f.status.is_none_or(|s| s == o.status)
+                        && f.strategy.as_ref().is_none_or(|s| *s == o.strategy)
+                        && f.pair.as_ref().is_none_or(|p| *p == o.pair)));
+            }
+            assert_eq!(j.trades(0, 5).unwrap().total, 15);
+            assert_eq!(j.fill_count(), 15);
+        }
+    }
+
+    #[test]
+    fn open_errors_name_the_file_once_and_say_what_is_wrong() {
+        let dir = Dir::new("open");
+        let garbage = dir.0.join("garbage.sqlite");
+        std::fs::write(&garbage, "not a database, not at all, no header here").unwrap();
+        let is_dir = dir.0.join("dir.sqlite");
+        std::fs::create_dir(&is_dir).unwrap();
+        for (path, says) in [(&garbage, "not a database"), (&is_dir, "directory")] {
+            let e = Journal::open(path, SyncMode::Normal)
+                .unwrap_err()
+                .to_string();
+            let shown = path.display().to_string();
+            assert_eq!(e.matches(&shown).count(), 1, "{e}");
+            assert!(e.contains(says), "{e}");
+            assert!(e.starts_with("cannot open the journal"), "{e}");
+        }
     }
 }

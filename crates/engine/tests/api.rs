@@ -345,9 +345,33 @@ fn a_journal_failure_stops_trading_loudly() {
         .place_order(req("BTC-USDT", OrderSide::Buy, OrderKind::Market, 0.01))
         .unwrap_err();
     assert!(matches!(err, OrderError::TradingHalted(_)), "{err}");
+    assert_eq!(err.to_string().matches("journal").count(), 1, "{err}");
+    let err = h.stop_strategy("sma_cross").unwrap_err().to_string();
+    assert_eq!(err.matches("journal").count(), 1, "{err}");
     // Reads keep working.
     assert!(h.summary().is_ok());
     h.shutdown().unwrap();
+}
+
+#[test]
+fn a_journal_that_cannot_be_opened_is_named_once_with_the_reason() {
+    let dir = TempDir::new("api-journal-open");
+    std::fs::create_dir(dir.journal()).unwrap();
+    let e = Engine::start(
+        quiet_paced(),
+        &dir.journal(),
+        Arc::new(RecordingSink::default()),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.starts_with("cannot open the journal"), "{e}");
+    assert_eq!(
+        e.matches(&dir.journal().display().to_string()).count(),
+        1,
+        "{e}"
+    );
+    assert!(!e.contains("journal: journal"), "{e}");
+    assert!(e.contains("directory"), "{e}");
 }
 
 #[test]
