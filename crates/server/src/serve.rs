@@ -44,8 +44,24 @@ pub fn catalogue_for(config: &Config) -> Catalogue {
 /// Opens the data dir and the journal, starts the engine and builds the router.
 pub fn build(config: &Config) -> anyhow::Result<Service> {
     let data_dir = &config.server.data_dir;
-    std::fs::create_dir_all(data_dir)
-        .with_context(|| format!("cannot create data dir {}", data_dir.display()))?;
+    std::fs::create_dir_all(data_dir).with_context(|| {
+        // EEXIST / ENOTDIR alone do not say that a file is in the way, nor which.
+        match data_dir
+            .ancestors()
+            .find(|p| std::fs::metadata(p).is_ok_and(|m| !m.is_dir()))
+        {
+            Some(p) if p == data_dir.as_path() => format!(
+                "cannot use data dir {}: it exists and is not a directory",
+                data_dir.display()
+            ),
+            Some(p) => format!(
+                "cannot create data dir {}: {} is not a directory",
+                data_dir.display(),
+                p.display()
+            ),
+            None => format!("cannot create data dir {}", data_dir.display()),
+        }
+    })?;
     let (keys, source) =
         ApiKeys::load_or_create(&config.api.keys, data_dir).with_context(|| {
             format!(
@@ -67,7 +83,7 @@ pub fn build(config: &Config) -> anyhow::Result<Service> {
     let sink = Arc::new(MetricsSink::new(catalogue.clone()));
     let journal = data_dir.join(JOURNAL_FILE);
     let engine = Engine::start(config.engine.clone(), &journal, sink)
-        .with_context(|| format!("cannot start the engine with journal {}", journal.display()))?;
+        .with_context(|| "cannot start the engine".to_string())?;
     let state = AppState {
         engine,
         catalogue,
