@@ -156,3 +156,43 @@ fn under_sustained_order_load_the_simulation_keeps_up_and_memory_stays_bounded()
     }
     h.shutdown().unwrap();
 }
+
+#[test]
+fn cancelled_orders_leave_no_queued_events_behind() {
+    let dir = TempDir::new("load-cancel");
+    let h = Engine::start(
+        quiet_paced(),
+        &dir.journal(),
+        Arc::new(RecordingSink::default()),
+    )
+    .unwrap();
+    let until = Instant::now() + Duration::from_secs(5);
+    while h.positions().unwrap()[0].mark_price.is_none() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // A long time in force: each order's expiry would sit in the queue for an hour.
+    let order = OrderRequest {
+        strategy: None,
+        pair: "BTC-USDT".into(),
+        side: OrderSide::Buy,
+        kind: OrderKind::Limit {
+            price: 1000.0,
+            time_in_force_secs: Some(3600.0),
+        },
+        qty: 0.001,
+        exchange: None,
+    };
+    let mut max_queued = 0;
+    for _ in 0..5000 {
+        let o = h.place_order(order.clone()).unwrap();
+        h.cancel_order(o.id).unwrap();
+        max_queued = max_queued.max(h.progress().unwrap().queued_events);
+    }
+    let p = h.progress().unwrap();
+    assert_eq!(p.open_orders, 0);
+    assert!(
+        max_queued <= 1100,
+        "{max_queued} events queued for no open order"
+    );
+    h.shutdown().unwrap();
+}
