@@ -31,12 +31,13 @@ PANIC_RE = re.compile(r"panicked|RUST_BACKTRACE|stack backtrace", re.IGNORECASE)
 
 
 def zigquant_binary() -> Path:
-    explicit = os.environ.get("ZIGQUANT_BIN")
+    # The same variables conftest.py accepts, so one setting selects the binary for every test.
+    explicit = os.environ.get("ZQ_BIN") or os.environ.get("ZIGQUANT_BIN")
     path = Path(explicit) if explicit else ROOT / "target/release/zigquant"
     if not path.is_file() or not os.access(path, os.X_OK):
         pytest.fail(
             f"zigquant binary not found at {path} "
-            f"({'from ZIGQUANT_BIN' if explicit else 'default; set ZIGQUANT_BIN'}): "
+            f"({'from ZQ_BIN/ZIGQUANT_BIN' if explicit else 'default; set ZQ_BIN'}): "
             "build it with `cargo build --release --bin zigquant`"
         )
     return path
