@@ -137,31 +137,6 @@ pub struct OrderRecord {
     pub expire_ms: Option<i64>,
 }
 
-/// One journaled fill, as replayed on restart.
-#[derive(Clone, Debug, PartialEq)]
-pub struct FillRecord {
-    /// Fill id.
-    pub id: u64,
-    /// Order id.
-    pub order_id: u64,
-    /// Strategy.
-    pub strategy: String,
-    /// Pair.
-    pub pair: String,
-    /// Exchange.
-    pub exchange: String,
-    /// Side.
-    pub side: OrderSide,
-    /// Quantity.
-    pub qty: f64,
-    /// Price.
-    pub price: f64,
-    /// Fee.
-    pub fee: f64,
-    /// Market time.
-    pub time_ms: i64,
-}
-
 /// Orders per (status, strategy, pair).
 type OrderCounts = BTreeMap<(OrderStatus, String, String), u64>;
 
@@ -232,9 +207,9 @@ fn order_from_row(row: &Row<'_>) -> rusqlite::Result<OrderRecord> {
     })
 }
 
-fn fill_from_row(row: &Row<'_>) -> rusqlite::Result<FillRecord> {
+fn fill_from_row(row: &Row<'_>) -> rusqlite::Result<TradeInfo> {
     let side: String = row.get("side")?;
-    Ok(FillRecord {
+    Ok(TradeInfo {
         id: row.get::<_, i64>("id")? as u64,
         order_id: row.get::<_, i64>("order_id")? as u64,
         strategy: row.get("strategy")?,
@@ -505,7 +480,7 @@ impl Journal {
     }
 
     /// Every fill, in the order they happened.
-    pub fn all_fills(&self) -> Result<Vec<FillRecord>, JournalError> {
+    pub fn all_fills(&self) -> Result<Vec<TradeInfo>, JournalError> {
         let mut st = self.conn.prepare("SELECT * FROM fills ORDER BY id")?;
         let rows = st.query_map([], fill_from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -692,22 +667,7 @@ impl Journal {
             .conn
             .prepare_cached("SELECT * FROM fills ORDER BY id DESC LIMIT ?1 OFFSET ?2")?;
         let rows = st.query_map(params![limit as i64, offset as i64], fill_from_row)?;
-        let items = rows
-            .map(|r| {
-                r.map(|f| TradeInfo {
-                    id: f.id,
-                    order_id: f.order_id,
-                    strategy: f.strategy,
-                    pair: f.pair,
-                    exchange: f.exchange,
-                    side: f.side,
-                    qty: f.qty,
-                    price: f.price,
-                    fee: f.fee,
-                    time_ms: f.time_ms,
-                })
-            })
-            .collect::<Result<_, _>>()?;
+        let items = rows.collect::<Result<_, _>>()?;
         Ok(Page {
             items,
             total: self.fill_count,

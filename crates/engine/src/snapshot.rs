@@ -81,7 +81,7 @@ pub struct PositionInfo {
     pub by_strategy: Vec<StrategyPosition>,
 }
 
-/// One fill, as listed by the trades endpoint.
+/// One journaled fill: what the trades endpoint lists and what a restart replays.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct TradeInfo {
     /// Fill id.
