@@ -449,7 +449,7 @@ fn smaps_breakdown(pid: u32) -> anyhow::Result<()> {
 /// so the delay is the sink call plus the next encode.
 fn update_latency(n: usize) -> anyhow::Result<()> {
     let config = Config::embedded_default()?;
-    let catalogue = Arc::new(catalogue_for(&config));
+    let catalogue = Arc::new(catalogue_for(&config)?);
     let sink = MetricsSink::new(catalogue.clone());
     let strategy = config.engine.strategy_names()[0].clone();
     let pair = config.engine.pair_names()[0].clone();

@@ -29,8 +29,8 @@ pub struct Service {
 }
 
 /// The metric catalogue for this configuration: label domains come from config, never from input.
-pub fn catalogue_for(config: &Config) -> Catalogue {
-    Catalogue::new(CatalogueConfig {
+pub fn catalogue_for(config: &Config) -> Result<Catalogue, zigquant_metrics::MetricsError> {
+    Catalogue::try_new(CatalogueConfig {
         strategies: config.engine.strategy_names(),
         pairs: config.engine.pair_names(),
         exchanges: config.engine.exchange_names(),
@@ -79,7 +79,7 @@ pub fn build(config: &Config) -> anyhow::Result<Service> {
             tracing::info!("API key: read from {}", path.display())
         }
     }
-    let catalogue = Arc::new(catalogue_for(config));
+    let catalogue = Arc::new(catalogue_for(config).context("invalid metrics configuration")?);
     let sink = Arc::new(MetricsSink::new(catalogue.clone()));
     let journal = data_dir.join(JOURNAL_FILE);
     let engine = Engine::start(config.engine.clone(), &journal, sink)

@@ -64,7 +64,7 @@ fn fills_are_visible_in_the_next_scrape_within_one_millisecond() {
     let mut config = Config::embedded_default().unwrap();
     config.engine.feed.pacing = false;
     config.engine.feed.max_bars = 80;
-    let catalogue = Arc::new(catalogue_for(&config));
+    let catalogue = Arc::new(catalogue_for(&config).unwrap());
     let watcher = Arc::new(Watcher {
         inner: MetricsSink::new(catalogue.clone()),
         catalogue: catalogue.clone(),

@@ -140,7 +140,6 @@ pub const ROUTES: &[RouteDoc] = &[
 /// The distinct route templates: the closed set of `path` label values (plus `unmatched`).
 pub fn route_templates() -> Vec<String> {
     let mut paths: Vec<String> = ROUTES.iter().map(|r| r.path.to_string()).collect();
-    paths.dedup();
     paths.sort();
     paths.dedup();
     paths
