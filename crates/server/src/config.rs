@@ -240,6 +240,19 @@ mod tests {
     }
 
     #[test]
+    fn a_file_without_metrics_gets_the_documented_buckets() {
+        // MetricsConfig::default applies when a file omits [metrics]; it must say what
+        // default-config.toml documents.
+        let documented = Config::embedded_default().unwrap().metrics;
+        let fallback = MetricsConfig::default();
+        assert_eq!(
+            documented.order_latency_buckets,
+            fallback.order_latency_buckets
+        );
+        assert_eq!(documented.api_latency_buckets, fallback.api_latency_buckets);
+    }
+
+    #[test]
     fn overrides_beat_the_file() {
         let dir = std::env::temp_dir().join(format!("zq-config-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
