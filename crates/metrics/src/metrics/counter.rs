@@ -1,11 +1,9 @@
 //! A monotonic counter that stays cheap when many threads hit the same series.
 
-use std::cell::Cell;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::sync::OnceLock;
 
-/// Number of per-thread stripes a contended counter spreads its increments over.
-const STRIPES: usize = 8;
+use super::{thread_token, STRIPES};
 
 /// One stripe, alone on its cache line(s) so two threads never bounce the same line.
 #[repr(align(128))]
@@ -25,30 +23,6 @@ pub struct Counter {
     /// Token of the first thread that wrote the counter (0 = nobody yet).
     owner: AtomicU32,
     stripes: OnceLock<Box<[Stripe; STRIPES]>>,
-}
-
-static NEXT_TOKEN: AtomicU32 = AtomicU32::new(1);
-
-thread_local! {
-    static TOKEN: Cell<u32> = const { Cell::new(0) };
-}
-
-/// A small non-zero number unique to the calling thread (wraps after 4 billion threads, which
-/// only costs sharing a stripe).
-#[inline]
-fn thread_token() -> u32 {
-    TOKEN.with(|t| {
-        let v = t.get();
-        if v != 0 {
-            return v;
-        }
-        let mut fresh = NEXT_TOKEN.fetch_add(1, Relaxed);
-        if fresh == 0 {
-            fresh = NEXT_TOKEN.fetch_add(1, Relaxed);
-        }
-        t.set(fresh);
-        fresh
-    })
 }
 
 impl Counter {

@@ -1,8 +1,9 @@
-//! A histogram with fixed bucket bounds.
+//! A histogram with fixed bucket bounds that stays cheap when many threads observe one series.
 
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, OnceLock};
 
+use super::{thread_token, STRIPES};
 use crate::MetricsError;
 
 /// Observations counted into buckets `v <= bound`, plus their sum.
@@ -10,11 +11,21 @@ use crate::MetricsError;
 /// Each observation increments exactly one (non-cumulative) bucket; the encoder accumulates the
 /// counts it read and derives `_count` from them, so a scrape racing with observers always shows
 /// cumulative buckets with `+Inf == _count`, whatever it interleaves with.
+///
+/// Compact until contended, like [`super::Counter`]: the first thread to observe writes the base
+/// cells; when a second thread observes, the histogram grows [`STRIPES`] copies of its cells,
+/// each on cache lines of its own, and every thread adds to its own copy from then on, so two
+/// request threads timing the same route do not bounce one cache line per observation. Reading
+/// adds the base and the stripes up.
 pub struct Histogram {
     bounds: Arc<[f64]>,
     /// `bounds.len() + 1` counts; the last one is the `+Inf` overflow bucket.
     counts: Box<[AtomicU64]>,
     sum: AtomicU64,
+    /// Token of the first thread that observed (0 = nobody yet).
+    owner: AtomicU32,
+    /// [`STRIPES`] runs of `stride()` cells: the counts, then the sum's bits, then padding.
+    stripes: OnceLock<Box<[AtomicU64]>>,
 }
 
 /// Checks bounds are non-empty, finite and strictly increasing; the shared form of them.
@@ -35,6 +46,19 @@ pub(crate) fn validate_bounds(bounds: &[f64]) -> Result<Arc<[f64]>, MetricsError
     Ok(bounds.into())
 }
 
+/// Adds `v` to the `f64` stored as bits in `cell`.
+#[inline]
+fn add_f64(cell: &AtomicU64, v: f64) {
+    let mut cur = cell.load(Relaxed);
+    loop {
+        let next = (f64::from_bits(cur) + v).to_bits();
+        match cell.compare_exchange_weak(cur, next, Relaxed, Relaxed) {
+            Ok(_) => return,
+            Err(seen) => cur = seen,
+        }
+    }
+}
+
 impl Histogram {
     /// A histogram with the given upper bounds (non-empty, finite, strictly increasing; `+Inf`
     /// is implicit).
@@ -50,7 +74,15 @@ impl Histogram {
             bounds,
             counts,
             sum: AtomicU64::new(0f64.to_bits()),
+            owner: AtomicU32::new(0),
+            stripes: OnceLock::new(),
         }
+    }
+
+    /// Cells per stripe: the counts and the sum, rounded up to whole 64-byte lines plus one
+    /// spare line, so no two stripes' cells ever share a cache line.
+    fn stride(&self) -> usize {
+        (self.counts.len() + 1).next_multiple_of(8) + 8
     }
 
     /// Records one observation. NaN is counted in `+Inf` only (as Prometheus does).
@@ -61,15 +93,26 @@ impl Histogram {
         } else {
             self.bounds.partition_point(|b| *b < v)
         };
-        self.counts[idx].fetch_add(1, Relaxed);
-        let mut cur = self.sum.load(Relaxed);
-        loop {
-            let next = (f64::from_bits(cur) + v).to_bits();
-            match self.sum.compare_exchange_weak(cur, next, Relaxed, Relaxed) {
-                Ok(_) => return,
-                Err(seen) => cur = seen,
+        let me = thread_token();
+        if self.stripes.get().is_none() {
+            let owner = self.owner.load(Relaxed);
+            if owner == me
+                || (owner == 0 && self.owner.compare_exchange(0, me, Relaxed, Relaxed).is_ok())
+            {
+                self.counts[idx].fetch_add(1, Relaxed);
+                add_f64(&self.sum, v);
+                return;
             }
         }
+        // A second thread observes this series: contention is real, spread it out.
+        let stride = self.stride();
+        let stripes = self
+            .stripes
+            .get_or_init(|| (0..STRIPES * stride).map(|_| AtomicU64::new(0)).collect());
+        let start = (me as usize % STRIPES) * stride;
+        let stripe = &stripes[start..start + stride];
+        stripe[idx].fetch_add(1, Relaxed);
+        add_f64(&stripe[self.counts.len()], v);
     }
 
     /// The upper bounds (without `+Inf`).
@@ -81,22 +124,37 @@ impl Histogram {
     /// (cleared first), and returns the sum. Cumulative by construction, whatever races.
     pub fn snapshot_into(&self, cumulative: &mut Vec<u64>) -> f64 {
         cumulative.clear();
+        let stripes = self.stripes.get();
+        let stride = self.stride();
         let mut acc = 0u64;
-        for c in self.counts.iter() {
+        for (i, c) in self.counts.iter().enumerate() {
             acc = acc.wrapping_add(c.load(Relaxed));
+            if let Some(stripes) = stripes {
+                for stripe in stripes.chunks_exact(stride) {
+                    acc = acc.wrapping_add(stripe[i].load(Relaxed));
+                }
+            }
             cumulative.push(acc);
         }
-        f64::from_bits(self.sum.load(Relaxed))
+        self.sum()
     }
 
     /// Number of observations.
     pub fn count(&self) -> u64 {
-        self.counts.iter().map(|c| c.load(Relaxed)).sum()
+        let mut cumulative = Vec::with_capacity(self.counts.len());
+        self.snapshot_into(&mut cumulative);
+        cumulative.last().copied().unwrap_or(0)
     }
 
     /// Sum of observations.
     pub fn sum(&self) -> f64 {
-        f64::from_bits(self.sum.load(Relaxed))
+        let mut sum = f64::from_bits(self.sum.load(Relaxed));
+        if let Some(stripes) = self.stripes.get() {
+            for stripe in stripes.chunks_exact(self.stride()) {
+                sum += f64::from_bits(stripe[self.counts.len()].load(Relaxed));
+            }
+        }
+        sum
     }
 }
 
@@ -137,6 +195,50 @@ mod tests {
         let sum = h.snapshot_into(&mut cum);
         assert_eq!(cum, vec![1, 2, 2]);
         assert_eq!(sum, 2.0);
+    }
+
+    #[test]
+    fn one_observer_stays_compact() {
+        let h = Histogram::new(&[1.0]).expect("bounds");
+        for _ in 0..10 {
+            h.observe(0.5);
+        }
+        assert!(h.stripes.get().is_none());
+        assert_eq!(h.count(), 10);
+    }
+
+    /// Four threads observing one series: every observation lands in its bucket and the sum,
+    /// whichever cells (base or stripes) took it, and the buckets stay cumulative.
+    #[test]
+    fn observes_exactly_from_many_threads() {
+        let h = Arc::new(Histogram::new(&[1.0, 10.0]).expect("bounds"));
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let h = Arc::clone(&h);
+                std::thread::spawn(move || {
+                    for i in 0..10_000 {
+                        // Thread 0 stays under 1, the others alternate 5 and 50.
+                        let v = if t == 0 {
+                            0.5
+                        } else if i % 2 == 0 {
+                            5.0
+                        } else {
+                            50.0
+                        };
+                        h.observe(v);
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().expect("thread");
+        }
+        assert!(h.stripes.get().is_some(), "contention must stripe");
+        let mut cum = Vec::new();
+        let sum = h.snapshot_into(&mut cum);
+        assert_eq!(cum, vec![10_000, 25_000, 40_000]);
+        assert_eq!(h.count(), 40_000);
+        assert_eq!(sum, 10_000.0 * 0.5 + 15_000.0 * 5.0 + 15_000.0 * 50.0);
     }
 
     #[test]
