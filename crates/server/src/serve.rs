@@ -1,13 +1,19 @@
 //! `zigquant serve`: wires configuration, metrics, engine and HTTP server together and runs them.
 
+use std::convert::Infallible;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use axum::http::Request;
+use axum::response::Response;
+use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+
 use zigquant_engine::Engine;
 use zigquant_metrics::{Catalogue, CatalogueConfig};
 
@@ -22,8 +28,8 @@ pub const JOURNAL_FILE: &str = "journal.sqlite";
 
 /// Everything a running service is made of, before it starts listening (tests use this too).
 pub struct Service {
-    /// The router with its state.
-    pub app: axum::Router,
+    /// The router with its state, inside the request metrics.
+    pub app: api::App,
     /// Shared state (engine handle, catalogue).
     pub state: AppState,
 }
@@ -114,7 +120,7 @@ pub fn run(config: Config) -> anyhow::Result<()> {
             listener,
             service.state.catalogue.api_connections_active.clone(),
         );
-        serve_http(listener, service.app).await;
+        serve_http(listener, service.app, shutdown_signal()).await;
         tracing::info!("shutting down");
         let engine = service.state.engine.clone();
         tokio::task::spawn_blocking(move || engine.shutdown())
@@ -136,15 +142,24 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// The HTTP/1 accept loop: what `axum::serve(..).with_graceful_shutdown(..)` does, plus
-/// [`HEADER_READ_TIMEOUT`], which `axum::serve` has no way to set. Returns after SIGINT/SIGTERM
-/// once the open connections have finished (or after [`SHUTDOWN_GRACE`]).
-async fn serve_http(mut listener: CountingListener, app: axum::Router) {
-    use axum::serve::Listener as _;
+/// [`HEADER_READ_TIMEOUT`], which `axum::serve` has no way to set. Returns after `shutdown`
+/// completes (SIGINT/SIGTERM in production) once the open connections have finished (or after
+/// [`SHUTDOWN_GRACE`]). Generic over the app so the `api_overhead` benchmark serves the routes
+/// with and without request metrics through this same loop.
+pub async fn serve_http<L, A>(mut listener: L, app: A, shutdown: impl Future<Output = ()>)
+where
+    L: axum::serve::Listener,
+    A: tower::Service<Request<Incoming>, Response = Response, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    A::Future: Send + 'static,
+{
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT);
     let graceful = GracefulShutdown::new();
-    let mut shutdown = std::pin::pin!(shutdown_signal());
+    let mut shutdown = std::pin::pin!(shutdown);
     loop {
         tokio::select! {
             (io, _addr) = listener.accept() => {

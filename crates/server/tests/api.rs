@@ -4,10 +4,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
-use axum::Router;
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
+use zigquant_server::api::App;
 use zigquant_server::config::Config;
 use zigquant_server::serve::{build, Service};
 
@@ -68,7 +68,7 @@ impl Answer {
     }
 }
 
-async fn send(app: &Router, request: Request<Body>) -> Answer {
+async fn send(app: &App, request: Request<Body>) -> Answer {
     let response = app.clone().oneshot(request).await.expect("infallible");
     let status = response.status();
     let headers = response.headers().clone();
@@ -100,11 +100,11 @@ fn post_json(uri: &str, body: &str) -> Request<Body> {
         .unwrap()
 }
 
-async fn get(app: &Router, uri: &str) -> Answer {
+async fn get(app: &App, uri: &str) -> Answer {
     send(app, authed(Method::GET, uri).body(Body::empty()).unwrap()).await
 }
 
-async fn scrape(app: &Router) -> String {
+async fn scrape(app: &App) -> String {
     let answer = send(app, Request::get("/metrics").body(Body::empty()).unwrap()).await;
     assert_eq!(answer.status, StatusCode::OK);
     answer.text()
@@ -611,7 +611,7 @@ async fn summary_and_health() {
 }
 
 /// Waits until `/ready` says the journal is open and the feeds have delivered a bar.
-async fn wait_ready(app: &Router) {
+async fn wait_ready(app: &App) {
     for _ in 0..200 {
         let answer = send(app, Request::get("/ready").body(Body::empty()).unwrap()).await;
         if answer.status == StatusCode::OK {
@@ -634,7 +634,11 @@ async fn real_socket_counts_open_connections() {
         listener,
         state.catalogue.api_connections_active.clone(),
     );
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let server = tokio::spawn(zigquant_server::serve::serve_http(
+        listener,
+        app,
+        std::future::pending(),
+    ));
 
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     stream

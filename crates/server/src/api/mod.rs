@@ -18,12 +18,13 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use tower::Layer;
 use zigquant_engine::EngineHandle;
 use zigquant_metrics::Catalogue;
 
 use crate::auth::ApiKeys;
 pub use error::ApiError;
-pub use request_metrics::UNMATCHED;
+pub use request_metrics::{RecordRequests, RequestMetricsLayer, UNMATCHED};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -145,8 +146,11 @@ pub fn route_templates() -> Vec<String> {
     paths
 }
 
-/// Builds the whole application router: [`routes`] wrapped in [`with_request_metrics`].
-pub fn router(state: AppState, body_limit_bytes: usize) -> Router {
+/// What `zigquant serve` serves: the routes inside the request metrics.
+pub type App = RecordRequests<Router>;
+
+/// Builds the whole application: [`routes`] wrapped in [`with_request_metrics`].
+pub fn router(state: AppState, body_limit_bytes: usize) -> App {
     let catalogue = state.catalogue.clone();
     with_request_metrics(routes(state, body_limit_bytes), catalogue)
 }
@@ -191,10 +195,11 @@ pub fn routes(state: AppState, body_limit_bytes: usize) -> Router {
         .with_state(state)
 }
 
-/// Adds the request metrics to `routes`: one layer times and counts every request, matched
-/// or not, labelled by route template.
-pub fn with_request_metrics(routes: Router, catalogue: Arc<Catalogue>) -> Router {
-    routes.layer(request_metrics::RequestMetricsLayer::new(catalogue))
+/// Adds the request metrics to `routes`: one service around the router times and counts every
+/// request, matched or not, labelled by its template in [`ROUTES`].
+pub fn with_request_metrics(routes: Router, catalogue: Arc<Catalogue>) -> App {
+    let templates = ROUTES.iter().map(|r| r.path);
+    RequestMetricsLayer::new(catalogue, templates).layer(routes)
 }
 
 /// Rejects `/api/v1` requests without a valid bearer key.
