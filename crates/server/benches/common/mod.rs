@@ -137,6 +137,22 @@ pub fn cpus() -> usize {
     std::thread::available_parallelism().map_or(0, |n| n.get())
 }
 
+/// Restricts the calling thread (and threads it starts later) to `cpu`, so a measurement is not
+/// disturbed by the scheduler moving it or by its own other threads.
+pub fn pin_to_cpu(cpu: usize) -> io::Result<()> {
+    // SAFETY: `set` is a plain bit set that lives across the call; pid 0 is the calling thread.
+    let rc = unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set)
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
 /// Median of `values` (sorted in place).
 pub fn median(values: &mut [f64]) -> f64 {
     percentile(values, 0.5)
