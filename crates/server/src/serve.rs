@@ -1,7 +1,10 @@
 //! `zigquant serve`: wires configuration, metrics, engine and HTTP server together and runs them.
 
 use std::convert::Infallible;
+use std::fs::{File, OpenOptions, TryLockError};
 use std::future::Future;
+use std::io::{Read, Write};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -26,12 +29,66 @@ use crate::telemetry::MetricsSink;
 /// The journal's file name inside the data dir.
 pub const JOURNAL_FILE: &str = "journal.sqlite";
 
+/// The lock file that keeps a second service off a data dir in use (holds the owner's pid).
+pub const LOCK_FILE: &str = "zigquant.lock";
+
 /// Everything a running service is made of, before it starts listening (tests use this too).
 pub struct Service {
     /// The router with its state, inside the request metrics.
     pub app: api::App,
     /// Shared state (engine handle, catalogue).
     pub state: AppState,
+    /// This process' hold on the data dir, for as long as the service lives.
+    _data_dir_lock: File,
+}
+
+/// Takes the data dir for this process: an OS file lock on [`LOCK_FILE`], released when the
+/// process ends however it ends (kill -9 included), so nothing stale is ever left to clean up.
+/// Two services appending to one journal would interleave two histories that no restart could
+/// replay; the second one is refused at start instead.
+fn lock_data_dir(data_dir: &Path) -> anyhow::Result<File> {
+    let path = data_dir.join(LOCK_FILE);
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .with_context(|| {
+            format!(
+                "cannot use data dir {}: cannot create its lock file {LOCK_FILE}",
+                data_dir.display()
+            )
+        })?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            let holder = match holder.trim() {
+                "" => String::new(),
+                pid => format!(" (pid {pid})"),
+            };
+            anyhow::bail!(
+                "data dir {} is in use by another zigquant process{holder}; stop it or give this one its own --data-dir",
+                data_dir.display()
+            );
+        }
+        Err(TryLockError::Error(e)) => {
+            return Err(e).with_context(|| {
+                format!(
+                    "cannot use data dir {}: cannot lock {}",
+                    data_dir.display(),
+                    path.display()
+                )
+            })
+        }
+    }
+    // Best effort: the pid only makes the refusal above more helpful.
+    let _ = file
+        .set_len(0)
+        .and_then(|()| writeln!(file, "{}", std::process::id()));
+    Ok(file)
 }
 
 /// The metric catalogue for this configuration: label domains come from config, never from input.
@@ -68,6 +125,7 @@ pub fn build(config: &Config) -> anyhow::Result<Service> {
             None => format!("cannot create data dir {}", data_dir.display()),
         }
     })?;
+    let data_dir_lock = lock_data_dir(data_dir)?;
     let (keys, source) =
         ApiKeys::load_or_create(&config.api.keys, data_dir).with_context(|| {
             format!(
@@ -99,7 +157,11 @@ pub fn build(config: &Config) -> anyhow::Result<Service> {
         started: Instant::now(),
     };
     let app = api::router(state.clone(), config.api.body_limit_bytes);
-    Ok(Service { app, state })
+    Ok(Service {
+        app,
+        state,
+        _data_dir_lock: data_dir_lock,
+    })
 }
 
 /// Runs the service until SIGINT or SIGTERM.

@@ -627,7 +627,7 @@ async fn wait_ready(app: &App) {
 #[tokio::test(flavor = "multi_thread")]
 async fn real_socket_counts_open_connections() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let Service { app, state } = service();
+    let Service { app, state, .. } = service();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let listener = zigquant_server::listener::CountingListener::new(
