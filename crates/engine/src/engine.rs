@@ -787,7 +787,8 @@ impl Core {
     /// bars) behind its wall deadline, the engine is overloaded. Instead of catching up in a
     /// burst (and queueing ever more while it does), the market clock slips: the rest of the
     /// simulation moves later in wall time. What happens is unchanged, only when. Slips are
-    /// counted ([`Progress`]) and logged as a warning at most every [`OVERLOAD_WARN_EVERY`].
+    /// counted ([`Progress`], [`EngineEvent::ClockSlipped`]) and logged as a warning at most
+    /// every [`OVERLOAD_WARN_EVERY`].
     fn keep_up(&mut self, t: i64) {
         let now = Instant::now();
         let Some(late) = now.checked_duration_since(self.deadline(t)) else {
@@ -799,6 +800,7 @@ impl Core {
             return;
         }
         self.start_wall += late;
+        self.sink.on_event(&EngineEvent::ClockSlipped);
         let ms = (late.as_secs_f64() * self.speed_ms) as i64;
         let o = &mut self.overload;
         o.slips += 1;

@@ -153,6 +153,9 @@ pub enum EngineEvent {
         /// Running or stopped.
         running: bool,
     },
+    /// Overload: the engine fell too far behind the wall clock and the paced market clock
+    /// slipped (the rest of the simulation moves later; nothing is skipped).
+    ClockSlipped,
     /// The journal failed; the engine has stopped trading.
     JournalError {
         /// What failed.

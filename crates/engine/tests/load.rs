@@ -4,12 +4,12 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
-use zigquant_engine::events::RecordingSink;
+use zigquant_engine::events::{EngineEvent, EventSink, RecordingSink};
 use zigquant_engine::orders::{OrderFilter, OrderKind};
 use zigquant_engine::{Engine, EngineConfig, OrderRequest, OrderSide, OrderStatus};
 
@@ -194,5 +194,47 @@ fn cancelled_orders_leave_no_queued_events_behind() {
         max_queued <= 1100,
         "{max_queued} events queued for no open order"
     );
+    h.shutdown().unwrap();
+}
+
+/// Stalls the engine thread once, on its first bar, for longer than the engine may fall behind;
+/// counts the slips it is told about.
+#[derive(Default)]
+struct StallOnce {
+    stalled: AtomicBool,
+    slips: AtomicU64,
+}
+
+impl EventSink for StallOnce {
+    fn on_event(&self, event: &EngineEvent) {
+        match event {
+            EngineEvent::MarketData { .. } if !self.stalled.swap(true, Ordering::SeqCst) => {
+                std::thread::sleep(Duration::from_millis(1500));
+            }
+            EngineEvent::ClockSlipped => {
+                self.slips.fetch_add(1, Ordering::SeqCst);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// An engine stalled past a second does not replay the backlog in a burst: its market clock
+/// slips, and it says so with an event (`zigquant_engine_clock_slips_total`) per slip.
+#[test]
+fn a_stalled_engine_lets_its_clock_slip_and_reports_it() {
+    let dir = TempDir::new("slip");
+    let sink = Arc::new(StallOnce::default());
+    let h = Engine::start(quiet_paced(), &dir.journal(), sink.clone()).unwrap();
+    let until = Instant::now() + Duration::from_secs(10);
+    while sink.slips.load(Ordering::SeqCst) == 0 && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let p = h.progress().unwrap();
+    let reported = sink.slips.load(Ordering::SeqCst);
+    assert!(sink.stalled.load(Ordering::SeqCst), "no bar arrived");
+    assert!(reported >= 1, "a 1.5 s stall reported no slip");
+    assert_eq!(p.clock_slips, sink.slips.load(Ordering::SeqCst));
+    assert!(p.clock_slipped_ms > 0);
     h.shutdown().unwrap();
 }

@@ -116,6 +116,8 @@ pub struct Catalogue {
     pub order_rejections_total: Family<Counter>,
     /// `zigquant_journal_write_errors_total`: failed journal writes.
     pub journal_write_errors_total: Arc<Counter>,
+    /// `zigquant_engine_clock_slips_total`: times the overloaded engine let its market clock slip.
+    pub engine_clock_slips_total: Arc<Counter>,
     /// `zigquant_build_info{version}`: always 1.
     pub build_info: Family<Gauge>,
 }
@@ -290,6 +292,10 @@ impl Catalogue {
             "zigquant_journal_write_errors_total",
             "Failed writes to the trade journal.",
         )?;
+        let engine_clock_slips_total = r.counter(
+            "zigquant_engine_clock_slips_total",
+            "Times the engine fell more than a second (and 4 bars) behind the wall clock and let the paced market clock slip: overload; bars then come later than the configured speed, none is skipped.",
+        )?;
         let build_info = r.gauge_family(
             "zigquant_build_info",
             "Build information; the value is always 1.",
@@ -328,6 +334,7 @@ impl Catalogue {
             market_data_last_update_timestamp_seconds,
             order_rejections_total,
             journal_write_errors_total,
+            engine_clock_slips_total,
             build_info,
         })
     }

@@ -113,6 +113,29 @@ impl EventSink for MetricsSink {
                 .get(&[strategy])
                 .set(if *running { 1.0 } else { 0.0 }),
             EngineEvent::JournalError { .. } => c.journal_write_errors_total.inc(),
+            EngineEvent::ClockSlipped => c.engine_clock_slips_total.inc(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zigquant_metrics::{CatalogueConfig, Format};
+
+    /// Overload is counted: every slip of the engine's market clock is one increment.
+    #[test]
+    fn clock_slips_are_counted() {
+        let catalogue = Arc::new(Catalogue::new(CatalogueConfig::default()));
+        let sink = MetricsSink::new(catalogue.clone());
+        let exposition = || {
+            let mut out = Vec::new();
+            catalogue.encode(Format::Text, &mut out);
+            String::from_utf8_lossy(&out).into_owned()
+        };
+        assert!(exposition().contains("\nzigquant_engine_clock_slips_total 0\n"));
+        sink.on_event(&EngineEvent::ClockSlipped);
+        sink.on_event(&EngineEvent::ClockSlipped);
+        assert!(exposition().contains("\nzigquant_engine_clock_slips_total 2\n"));
     }
 }
