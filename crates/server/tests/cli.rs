@@ -98,6 +98,33 @@ fn invalid_config_fails_at_start_naming_the_field() {
     assert!(stderr(&missing).contains("/nonexistent/zq.toml"));
 }
 
+/// Starts `zigquant serve` with `args`, quietly, in the background.
+fn spawn_serve(args: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_zigquant"))
+        .args(args)
+        .env_remove("ZQ_API_KEY")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start zigquant serve")
+}
+
+/// Waits until `service` holds the data dir (its pid is in `lock`); fails if it exits first.
+fn wait_until_it_holds(service: &mut std::process::Child, lock: &std::path::Path) {
+    let pid = service.id().to_string();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::fs::read_to_string(lock).map_or(true, |held| held.trim() != pid) {
+        if let Ok(Some(status)) = service.try_wait() {
+            panic!("pid {pid} exited ({status}) without taking the data dir");
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "pid {pid} never took the data dir"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 /// A second service on a data dir in use is refused at start, naming the holder; once the first
 /// is gone (killed: no clean-up ran) the data dir is free again.
 #[test]
@@ -105,23 +132,9 @@ fn second_service_on_one_data_dir_is_refused() {
     let dir = temp_dir("lock");
     let data_dir = dir.to_str().unwrap();
     let args = ["serve", "--data-dir", data_dir, "--listen", "127.0.0.1:0"];
-    let mut first = Command::new(env!("CARGO_BIN_EXE_zigquant"))
-        .args(args)
-        .env_remove("ZQ_API_KEY")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("start the first service");
     let lock = dir.join(zigquant_server::serve::LOCK_FILE);
-    let pid = first.id().to_string();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while std::fs::read_to_string(&lock).map_or(true, |held| held.trim() != pid) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the first service never took the data dir"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    let mut first = spawn_serve(&args);
+    wait_until_it_holds(&mut first, &lock);
 
     let second = zigquant(&args);
     let _ = first.kill();
@@ -132,29 +145,15 @@ fn second_service_on_one_data_dir_is_refused() {
         message.contains("in use by another zigquant process"),
         "{message}"
     );
-    assert!(message.contains(&format!("pid {pid}")), "{message}");
+    assert!(
+        message.contains(&format!("pid {}", first.id())),
+        "{message}"
+    );
     assert!(!message.contains("panicked"), "{message}");
 
     // The first was killed without any clean-up: the OS released its lock.
-    let mut third = Command::new(env!("CARGO_BIN_EXE_zigquant"))
-        .args(args)
-        .env_remove("ZQ_API_KEY")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("start the third service");
-    let pid = third.id().to_string();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while std::fs::read_to_string(&lock).map_or(true, |held| held.trim() != pid) {
-        if let Ok(Some(status)) = third.try_wait() {
-            panic!("the data dir stayed locked after its holder died: third exited {status}");
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "third never took the data dir"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    let mut third = spawn_serve(&args);
+    wait_until_it_holds(&mut third, &lock);
     let _ = third.kill();
     let _ = third.wait();
 }
