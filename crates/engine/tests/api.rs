@@ -38,23 +38,6 @@ fn wait_final(h: &zigquant_engine::EngineHandle, id: u64) -> zigquant_engine::Or
     }
 }
 
-/// A paced engine with a fast clock (a bar every 25 ms), no noise, no faults, and its
-/// strategies configured but stopped: only the test's own orders trade.
-fn quiet_paced() -> EngineConfig {
-    let mut c = EngineConfig::default();
-    c.feed.clock_speed = 2400.0;
-    c.noise.enabled = false;
-    for s in &mut c.strategies {
-        s.enabled = false;
-    }
-    c.journal.synchronous = zigquant_engine::config::SyncMode::Normal;
-    for x in &mut c.exchanges {
-        x.disconnect.clear();
-        x.disconnect_rate_per_hour = 0.0;
-    }
-    c
-}
-
 #[test]
 fn the_handle_can_be_shared_across_threads() {
     fn assert_send_sync<T: Send + Sync + Clone + 'static>() {}
@@ -138,10 +121,7 @@ fn orders_fill_rest_expire_cancel_and_reject_with_reasons() {
     cfg.risk.position_warning_notional = 20_000.0;
     let h = Engine::start(cfg, &dir.journal(), sink.clone()).unwrap();
     // Wait for a price.
-    let until = Instant::now() + Duration::from_secs(5);
-    while h.positions().unwrap()[0].mark_price.is_none() && Instant::now() < until {
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_for_first_price(&h);
     let mark = h.positions().unwrap()[0].mark_price.unwrap();
 
     // Market order: acknowledged and filled after the exchange latency.

@@ -11,27 +11,11 @@ use std::time::{Duration, Instant};
 use common::*;
 use zigquant_engine::events::{EngineEvent, EventSink, RecordingSink};
 use zigquant_engine::orders::{OrderFilter, OrderKind};
-use zigquant_engine::{Engine, EngineConfig, OrderRequest, OrderSide, OrderStatus};
+use zigquant_engine::{Engine, OrderRequest, OrderSide, OrderStatus};
 
 const THREADS: usize = 4;
 const LOAD: Duration = Duration::from_secs(4);
 const TIF_SECS: f64 = 0.2;
-
-/// Paced, a bar every 25 ms, no noise or faults, strategies stopped.
-fn quiet_paced() -> EngineConfig {
-    let mut c = EngineConfig::default();
-    c.feed.clock_speed = 2400.0;
-    c.noise.enabled = false;
-    for s in &mut c.strategies {
-        s.enabled = false;
-    }
-    c.journal.synchronous = zigquant_engine::config::SyncMode::Normal;
-    for x in &mut c.exchanges {
-        x.disconnect.clear();
-        x.disconnect_rate_per_hour = 0.0;
-    }
-    c
-}
 
 #[test]
 fn under_sustained_order_load_the_simulation_keeps_up_and_memory_stays_bounded() {
@@ -42,10 +26,7 @@ fn under_sustained_order_load_the_simulation_keeps_up_and_memory_stays_bounded()
         Arc::new(RecordingSink::default()),
     )
     .unwrap();
-    let until = Instant::now() + Duration::from_secs(5);
-    while h.positions().unwrap()[0].mark_price.is_none() && Instant::now() < until {
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_for_first_price(&h);
     // Far below the market: every order rests, then expires after its time in force.
     let order = OrderRequest {
         strategy: None,
@@ -166,10 +147,7 @@ fn cancelled_orders_leave_no_queued_events_behind() {
         Arc::new(RecordingSink::default()),
     )
     .unwrap();
-    let until = Instant::now() + Duration::from_secs(5);
-    while h.positions().unwrap()[0].mark_price.is_none() && Instant::now() < until {
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_for_first_price(&h);
     // A long time in force: each order's expiry would sit in the queue for an hour.
     let order = OrderRequest {
         strategy: None,

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use zigquant_engine::config::SyncMode;
 use zigquant_engine::events::RecordingSink;
@@ -55,4 +55,29 @@ pub fn run_to_idle(cfg: EngineConfig, dir: &TempDir) -> (EngineHandle, Arc<Recor
         "engine never went idle"
     );
     (h, sink)
+}
+
+/// A paced engine with a fast clock (a bar every 25 ms), no noise, no faults, and its
+/// strategies configured but stopped: only the test's own orders trade.
+pub fn quiet_paced() -> EngineConfig {
+    let mut c = EngineConfig::default();
+    c.feed.clock_speed = 2400.0;
+    c.noise.enabled = false;
+    for s in &mut c.strategies {
+        s.enabled = false;
+    }
+    c.journal.synchronous = SyncMode::Normal;
+    for x in &mut c.exchanges {
+        x.disconnect.clear();
+        x.disconnect_rate_per_hour = 0.0;
+    }
+    c
+}
+
+/// Waits (up to 5 s) until the first pair has a price, so market orders can fill.
+pub fn wait_for_first_price(h: &EngineHandle) {
+    let until = Instant::now() + Duration::from_secs(5);
+    while h.positions().unwrap()[0].mark_price.is_none() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
