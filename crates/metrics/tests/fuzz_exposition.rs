@@ -1,8 +1,8 @@
 //! Exposition fuzzing: random label values, HELP texts, bucket bounds and sample values (NaN,
 //! ±Inf, huge, tiny, subnormal, -0.0, u64::MAX counters) through both encoders; every scrape is
 //! parsed back by the reference parsers (Python `prometheus_client`, text and OpenMetrics; the
-//! script is `tests/reference_parse.py`'s, reading files byte-exact) and by `promtool check metrics`; every value must come back
-//! bit-for-bit (NaN as NaN), every label value exactly.
+//! script is `tests/reference_parse.py`, reading files byte-exact) and by `promtool check
+//! metrics`; every value must come back bit-for-bit (NaN as NaN), every label value exactly.
 //!
 //! promtool 2.42 (Debian bookworm) only has the text 0.0.4 parser and misreads OpenMetrics (see
 //! `promtool.rs`), so it checks the text scrape; the OpenMetrics scrape is checked by the Python
@@ -12,10 +12,11 @@
 //! A missing python3, prometheus_client or promtool fails the test with a message saying how
 //! to install them (scripts/test does).
 
-use std::collections::BTreeMap;
-use std::io::Write;
-use std::process::{Command, Stdio};
+mod common;
 
+use std::collections::BTreeMap;
+
+use common::{promtool_check_metrics, reference_parse};
 use proptest::prelude::*;
 use serde_json::Value;
 use zigquant_metrics::{Format, LabelDomain, Registry};
@@ -138,85 +139,11 @@ fn same(a: f64, b: f64) -> bool {
     (a.is_nan() && b.is_nan()) || a.to_bits() == b.to_bits() || (a == 0.0 && b == 0.0)
 }
 
-/// Like `tests/reference_parse.py`, but reads the files with `newline=""`: Python's default
-/// universal-newline mode would turn a raw `\r` inside a label value (legal in both formats,
-/// and accepted by promtool) into `\n` before the parser sees it.
-const PARSE_SCRIPT: &str = r#"
-import json, sys
-try:
-    from prometheus_client.parser import text_string_to_metric_families as parse_text
-    from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_om
-except ImportError as e:
-    print(f"prometheus_client is not installed ({e}); run scripts/test, which pip-installs it", file=sys.stderr)
-    sys.exit(2)
-def samples(parse, path):
-    with open(path, encoding="utf-8", newline="") as f:
-        text = f.read()
-    return [[s.name, s.labels, repr(float(s.value))] for fam in parse(text) for s in fam.samples]
-try:
-    out = {"text": samples(parse_text, sys.argv[1]), "openmetrics": samples(parse_om, sys.argv[2])}
-except Exception as e:
-    print(f"reference parser rejected the exposition: {type(e).__name__}: {e}", file=sys.stderr)
-    sys.exit(1)
-json.dump(out, sys.stdout, ensure_ascii=False)
-"#;
-
-fn python_parse(text: &[u8], om: &[u8], tag: u64) -> Value {
-    let dir = std::env::temp_dir();
-    let pid = std::process::id();
-    let text_path = dir.join(format!("zq-fuzz-{pid}-{tag}.prom"));
-    let om_path = dir.join(format!("zq-fuzz-{pid}-{tag}.om"));
-    std::fs::write(&text_path, text).expect("write temp exposition");
-    std::fs::write(&om_path, om).expect("write temp exposition");
-    let out = Command::new("python3")
-        .args(["-c", PARSE_SCRIPT])
-        .arg(&text_path)
-        .arg(&om_path)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("python3 is not runnable ({e}); run scripts/test, which installs python3 and prometheus_client")
-        });
-    let _ = std::fs::remove_file(&text_path);
-    let _ = std::fs::remove_file(&om_path);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    match out.status.code() {
-        Some(0) => {}
-        Some(2) => panic!("{stderr}"),
-        code => panic!(
-            "reference parser rejected a scrape (exit {code:?}): {stderr}\n--- text ---\n{}\n--- openmetrics ---\n{}",
-            String::from_utf8_lossy(text),
-            String::from_utf8_lossy(om)
-        ),
-    }
-    serde_json::from_slice(&out.stdout).expect("reference_parse.py prints JSON")
-}
-
 fn promtool_check(text: &[u8]) {
-    let mut child = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!("promtool is not installed or not runnable ({e}); run scripts/test, which installs the Debian `prometheus` package")
-        });
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(text)
-        .expect("write to promtool");
-    let out = child.wait_with_output().expect("promtool runs");
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (code, report) = promtool_check_metrics(text);
     assert!(
-        out.status.code() == Some(0) && report.trim().is_empty(),
-        "promtool check metrics (exit {:?}): {report}\n--- exposition ---\n{}",
-        out.status.code(),
+        code == Some(0) && report.trim().is_empty(),
+        "promtool check metrics (exit {code:?}): {report}\n--- exposition ---\n{}",
         String::from_utf8_lossy(text)
     );
 }
@@ -341,7 +268,7 @@ proptest! {
         let mut om = Vec::new();
         r.encode(Format::OpenMetrics, &mut om);
         promtool_check(&text);
-        let v = python_parse(&text, &om, tag);
+        let v = reference_parse(&text, &om, tag);
         compare("text", &expected, &parsed(&v["text"]));
         // OpenMetrics adds the `_created`-free counter sample name `fz_events_total` too: same keys.
         compare("openmetrics", &expected, &parsed(&v["openmetrics"]));

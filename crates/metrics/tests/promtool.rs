@@ -8,9 +8,9 @@
 //! would even be a parse error to it, so HELP texts avoid double quotes). The OpenMetrics output
 //! is checked properly by the reference Python parser in `reference_roundtrip.rs`.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+mod common;
 
+use common::promtool_check_metrics;
 use zigquant_metrics::{Catalogue, CatalogueConfig, Format};
 
 /// Lint findings promtool reports on names DESIGN.md fixes as a contract: the catalogue's
@@ -66,34 +66,12 @@ fn full_catalogue() -> Catalogue {
     c
 }
 
-fn promtool(input: &[u8]) -> (Option<i32>, String) {
-    let mut child = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!("promtool is not installed or not runnable ({e}); run scripts/test, which installs the Debian `prometheus` package")
-        });
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input)
-        .expect("write to promtool");
-    let out = child.wait_with_output().expect("promtool runs");
-    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
-    text.push_str(&String::from_utf8_lossy(&out.stderr));
-    (out.status.code(), text)
-}
-
 #[test]
 fn promtool_accepts_the_full_catalogue_in_text_format() {
     let c = full_catalogue();
     let mut out = Vec::new();
     c.encode(Format::Text, &mut out);
-    let (code, report) = promtool(&out);
+    let (code, report) = promtool_check_metrics(&out);
     let findings: Vec<&str> = report
         .lines()
         .map(str::trim)
@@ -129,7 +107,7 @@ fn promtool_finds_nothing_in_openmetrics_beyond_its_text_parser_misreadings() {
         .map(|family| format!("{family}_total no help text"))
         .collect();
     assert!(misread.len() >= 5, "catalogue counters: {misread:?}");
-    let (code, report) = promtool(&out);
+    let (code, report) = promtool_check_metrics(&out);
     let unexpected: Vec<&str> = report
         .lines()
         .map(str::trim)

@@ -22,7 +22,9 @@ except ImportError as e:  # pragma: no cover
 
 
 def samples(parse, path):
-    with open(path, encoding="utf-8") as f:
+    # newline="": Python's default universal-newline mode would turn a raw `\r` inside a label
+    # value (legal in both formats, and accepted by promtool) into `\n` before the parser sees it.
+    with open(path, encoding="utf-8", newline="") as f:
         text = f.read()
     out = []
     for family in parse(text):

@@ -7,10 +7,11 @@
 //! `tests/reference_parse.py` parse both files. The test fails (never skips) when python3 or
 //! prometheus_client is missing: run scripts/test, which installs them.
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::process::Command;
+mod common;
 
+use std::collections::BTreeMap;
+
+use common::reference_parse;
 use proptest::prelude::*;
 use serde_json::Value;
 use zigquant_metrics::{Format, LabelDomain, Registry};
@@ -43,37 +44,6 @@ fn sample_value() -> impl Strategy<Value = f64> {
 
 fn same_value(a: f64, b: f64) -> bool {
     (a.is_nan() && b.is_nan()) || a == b
-}
-
-fn parse_with_python(text: &[u8], om: &[u8], case: u64) -> Value {
-    let dir = std::env::temp_dir();
-    let pid = std::process::id();
-    let text_path = dir.join(format!("zq-metrics-{pid}-{case}.prom"));
-    let om_path = dir.join(format!("zq-metrics-{pid}-{case}.om"));
-    std::fs::write(&text_path, text).expect("write temp exposition");
-    std::fs::write(&om_path, om).expect("write temp exposition");
-    let script: PathBuf = [env!("CARGO_MANIFEST_DIR"), "tests", "reference_parse.py"]
-        .iter()
-        .collect();
-    let out = Command::new("python3")
-        .arg(&script)
-        .arg(&text_path)
-        .arg(&om_path)
-        .output()
-        .unwrap_or_else(|e| panic!("python3 is not runnable ({e}); run scripts/test, which installs python3 and prometheus_client"));
-    let _ = std::fs::remove_file(&text_path);
-    let _ = std::fs::remove_file(&om_path);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    match out.status.code() {
-        Some(0) => {}
-        Some(2) => panic!("{stderr}"),
-        code => panic!(
-            "reference parser failed (exit {code:?}): {stderr}\n--- text ---\n{}\n--- openmetrics ---\n{}",
-            String::from_utf8_lossy(text),
-            String::from_utf8_lossy(om)
-        ),
-    }
-    serde_json::from_slice(&out.stdout).expect("reference_parse.py prints JSON")
 }
 
 fn parsed_samples(v: &Value) -> Vec<Expected> {
@@ -181,7 +151,7 @@ proptest! {
         r.encode(Format::Text, &mut text);
         let mut om = Vec::new();
         r.encode(Format::OpenMetrics, &mut om);
-        let parsed = parse_with_python(&text, &om, case);
+        let parsed = reference_parse(&text, &om, case);
 
         let mut all = expected.clone();
         all.extend(expected_counters.iter().cloned());

@@ -1,6 +1,71 @@
 //! Helpers shared by the integration tests: a strict little parser for the sample lines of an
-//! exposition (both formats share them), so tests can assert on values, not on substrings.
+//! exposition (both formats share them), so tests can assert on values, not on substrings; and
+//! the two outside checkers, the reference Python parsers and `promtool`.
 #![allow(dead_code)]
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+/// Parses a text and an OpenMetrics exposition with the reference Python parsers
+/// (`tests/reference_parse.py`): `{"text": [...], "openmetrics": [...]}`, each sample as
+/// `[name, {labels}, repr(value)]`. Panics, with both expositions, when either is rejected.
+/// `tag` keeps concurrent callers' temp files apart.
+pub fn reference_parse(text: &[u8], om: &[u8], tag: u64) -> serde_json::Value {
+    let dir = std::env::temp_dir();
+    let pid = std::process::id();
+    let text_path = dir.join(format!("zq-metrics-{pid}-{tag}.prom"));
+    let om_path = dir.join(format!("zq-metrics-{pid}-{tag}.om"));
+    std::fs::write(&text_path, text).expect("write temp exposition");
+    std::fs::write(&om_path, om).expect("write temp exposition");
+    let script: PathBuf = [env!("CARGO_MANIFEST_DIR"), "tests", "reference_parse.py"]
+        .iter()
+        .collect();
+    let out = Command::new("python3")
+        .arg(&script)
+        .arg(&text_path)
+        .arg(&om_path)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("python3 is not runnable ({e}); run scripts/test, which installs python3 and prometheus_client")
+        });
+    let _ = std::fs::remove_file(&text_path);
+    let _ = std::fs::remove_file(&om_path);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    match out.status.code() {
+        Some(0) => {}
+        Some(2) => panic!("{stderr}"),
+        code => panic!(
+            "reference parser rejected the exposition (exit {code:?}): {stderr}\n--- text ---\n{}\n--- openmetrics ---\n{}",
+            String::from_utf8_lossy(text),
+            String::from_utf8_lossy(om)
+        ),
+    }
+    serde_json::from_slice(&out.stdout).expect("reference_parse.py prints JSON")
+}
+
+/// `promtool check metrics` on `input`: its exit code and everything it printed.
+pub fn promtool_check_metrics(input: &[u8]) -> (Option<i32>, String) {
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("promtool is not installed or not runnable ({e}); run scripts/test, which installs the Debian `prometheus` package")
+        });
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input)
+        .expect("write to promtool");
+    let out = child.wait_with_output().expect("promtool runs");
+    let mut report = String::from_utf8_lossy(&out.stdout).into_owned();
+    report.push_str(&String::from_utf8_lossy(&out.stderr));
+    (out.status.code(), report)
+}
 
 /// One sample line.
 #[derive(Clone, Debug, PartialEq)]
