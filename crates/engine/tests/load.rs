@@ -17,9 +17,8 @@ const THREADS: usize = 4;
 const LOAD: Duration = Duration::from_secs(4);
 const TIF_SECS: f64 = 0.2;
 
-#[test]
-fn under_sustained_order_load_the_simulation_keeps_up_and_memory_stays_bounded() {
-    let dir = TempDir::new("load");
+/// A quiet paced engine (`quiet_paced`) that has its first price.
+fn start_quiet(dir: &TempDir) -> zigquant_engine::EngineHandle {
     let h = Engine::start(
         quiet_paced(),
         &dir.journal(),
@@ -27,18 +26,30 @@ fn under_sustained_order_load_the_simulation_keeps_up_and_memory_stays_bounded()
     )
     .unwrap();
     wait_for_first_price(&h);
-    // Far below the market: every order rests, then expires after its time in force.
-    let order = OrderRequest {
+    h
+}
+
+/// A buy far below the market: it rests until cancelled or until its time in force.
+fn resting_buy(time_in_force_secs: Option<f64>) -> OrderRequest {
+    OrderRequest {
         strategy: None,
         pair: "BTC-USDT".into(),
         side: OrderSide::Buy,
         kind: OrderKind::Limit {
             price: 1000.0,
-            time_in_force_secs: Some(TIF_SECS),
+            time_in_force_secs,
         },
         qty: 0.001,
         exchange: None,
-    };
+    }
+}
+
+#[test]
+fn under_sustained_order_load_the_simulation_keeps_up_and_memory_stays_bounded() {
+    let dir = TempDir::new("load");
+    let h = start_quiet(&dir);
+    // Far below the market: every order rests, then expires after its time in force.
+    let order = resting_buy(Some(TIF_SECS));
     let stop = Arc::new(AtomicBool::new(false));
     let clients: Vec<_> = (0..THREADS)
         .map(|_| {
@@ -141,25 +152,9 @@ fn under_sustained_order_load_the_simulation_keeps_up_and_memory_stays_bounded()
 #[test]
 fn cancelled_orders_leave_no_queued_events_behind() {
     let dir = TempDir::new("load-cancel");
-    let h = Engine::start(
-        quiet_paced(),
-        &dir.journal(),
-        Arc::new(RecordingSink::default()),
-    )
-    .unwrap();
-    wait_for_first_price(&h);
+    let h = start_quiet(&dir);
     // A long time in force: each order's expiry would sit in the queue for an hour.
-    let order = OrderRequest {
-        strategy: None,
-        pair: "BTC-USDT".into(),
-        side: OrderSide::Buy,
-        kind: OrderKind::Limit {
-            price: 1000.0,
-            time_in_force_secs: Some(3600.0),
-        },
-        qty: 0.001,
-        exchange: None,
-    };
+    let order = resting_buy(Some(3600.0));
     let mut max_queued = 0;
     for _ in 0..5000 {
         let o = h.place_order(order.clone()).unwrap();
