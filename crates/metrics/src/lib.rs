@@ -9,12 +9,15 @@
 //! * [`catalogue`]: the zigquant metric catalogue of DESIGN.md.
 //! * [`process`]: process metrics read from `/proc/self` at each scrape.
 //! * [`alloc`]: a counting global allocator for `zigquant_memory_bytes{type="heap"}`.
+//! * [`clock`]: a cheap monotonic clock for timing every request.
 #![deny(missing_docs)]
-// Only `alloc` (a `GlobalAlloc` impl cannot be written without it) opts back in.
+// Only `alloc` (a `GlobalAlloc` impl cannot be written without it) and the one time-stamp
+// counter read in `clock` opt back in.
 #![deny(unsafe_code)]
 
 pub mod alloc;
 pub mod catalogue;
+pub mod clock;
 pub mod encoding;
 pub mod error;
 pub mod family;

@@ -5,21 +5,22 @@
 //! further boxed service, cloned and boxed again on each request. Outside the router axum's
 //! `MatchedPath` is not visible, so the template is found with the matcher axum itself routes
 //! with (`matchit`), built from the same route table ([`super::ROUTES`]). Series handles are
-//! resolved once per method, route and status and kept, so a request costs two clock reads, one
-//! route match, one counter increment and one histogram observation: no allocation, no label
-//! lookup (docs/benchmarks.md §3).
+//! resolved once per method, route and status and kept, so a request costs two clock reads (of
+//! the time-stamp counter where the kernel trusts it: `zigquant_metrics::clock`), one route
+//! match, one counter increment and one histogram observation: no allocation, no label lookup
+//! (docs/benchmarks.md §3).
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::task::{ready, Context, Poll};
-use std::time::Instant;
 
 use axum::http::{Method, Request, StatusCode};
 use axum::response::Response;
 use tower::{Layer, Service};
 use zigquant_metrics::catalogue::HTTP_METHODS;
+use zigquant_metrics::clock::{clock, TickClock, Ticks};
 use zigquant_metrics::{Catalogue, Counter, Histogram};
 
 /// The `path` label of requests that matched no route.
@@ -83,7 +84,7 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let started = Instant::now();
+        let started = self.series.clock.now();
         let slot = self.series.slot(request.method(), request.uri().path());
         Recorded {
             response: self.inner.call(request),
@@ -97,7 +98,7 @@ where
 /// The inner response future; records the request when the response is ready.
 pub struct Recorded<F> {
     response: F,
-    started: Instant,
+    started: Ticks,
     slot: usize,
     series: &'static RequestSeries,
 }
@@ -111,7 +112,7 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let response = ready!(Pin::new(&mut this.response).poll(cx))?;
-        let elapsed = this.started.elapsed().as_secs_f64();
+        let elapsed = this.series.clock.seconds_since(this.started);
         this.series.record(this.slot, response.status(), elapsed);
         Poll::Ready(Ok(response))
     }
@@ -120,6 +121,8 @@ where
 /// The catalogue's request families with their handles, one slot per method × route.
 struct RequestSeries {
     catalogue: Arc<Catalogue>,
+    /// Times requests; calibrated when the first layer is built, not on a request.
+    clock: &'static TickClock,
     /// [`HTTP_METHODS`] as methods: comparing two standard `Method`s is an integer compare.
     methods: Vec<Method>,
     /// Route template → index into `paths`.
@@ -160,6 +163,7 @@ impl RequestSeries {
             .collect();
         Self {
             catalogue,
+            clock: clock(),
             methods,
             matcher,
             paths,
