@@ -3,7 +3,7 @@
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::sync::OnceLock;
 
-use super::{thread_token, STRIPES};
+use super::{is_sole_writer, thread_token, STRIPES};
 
 /// One stripe, alone on its cache line(s) so two threads never bounce the same line.
 #[repr(align(128))]
@@ -47,10 +47,7 @@ impl Counter {
             return;
         }
         let me = thread_token();
-        let owner = self.owner.load(Relaxed);
-        if owner == me
-            || (owner == 0 && self.owner.compare_exchange(0, me, Relaxed, Relaxed).is_ok())
-        {
+        if is_sole_writer(&self.owner, me) {
             self.value.fetch_add(v, Relaxed);
             return;
         }

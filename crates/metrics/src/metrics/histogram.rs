@@ -3,7 +3,7 @@
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock};
 
-use super::{thread_token, STRIPES};
+use super::{is_sole_writer, thread_token, STRIPES};
 use crate::MetricsError;
 
 /// Observations counted into buckets `v <= bound`, plus their sum.
@@ -94,15 +94,10 @@ impl Histogram {
             self.bounds.partition_point(|b| *b < v)
         };
         let me = thread_token();
-        if self.stripes.get().is_none() {
-            let owner = self.owner.load(Relaxed);
-            if owner == me
-                || (owner == 0 && self.owner.compare_exchange(0, me, Relaxed, Relaxed).is_ok())
-            {
-                self.counts[idx].fetch_add(1, Relaxed);
-                add_f64(&self.sum, v);
-                return;
-            }
+        if self.stripes.get().is_none() && is_sole_writer(&self.owner, me) {
+            self.counts[idx].fetch_add(1, Relaxed);
+            add_f64(&self.sum, v);
+            return;
         }
         // A second thread observes this series: contention is real, spread it out.
         let stride = self.stride();
@@ -141,9 +136,16 @@ impl Histogram {
 
     /// Number of observations.
     pub fn count(&self) -> u64 {
-        let mut cumulative = Vec::with_capacity(self.counts.len());
-        self.snapshot_into(&mut cumulative);
-        cumulative.last().copied().unwrap_or(0)
+        let mut total = self.counts.iter().map(|c| c.load(Relaxed)).sum::<u64>();
+        if let Some(stripes) = self.stripes.get() {
+            for stripe in stripes.chunks_exact(self.stride()) {
+                total += stripe[..self.counts.len()]
+                    .iter()
+                    .map(|c| c.load(Relaxed))
+                    .sum::<u64>();
+            }
+        }
+        total
     }
 
     /// Sum of observations.

@@ -11,6 +11,15 @@ pub use histogram::Histogram;
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
+/// Whether thread `me` is (or now becomes) the one writer of a metric whose first writer is
+/// recorded in `owner` (0 = nobody yet). A counter or histogram stays compact while this holds
+/// and grows per-thread stripes the first time it does not.
+#[inline]
+pub(crate) fn is_sole_writer(owner: &AtomicU32, me: u32) -> bool {
+    let current = owner.load(Relaxed);
+    current == me || (current == 0 && owner.compare_exchange(0, me, Relaxed, Relaxed).is_ok())
+}
+
 /// Number of per-thread stripes a contended counter or histogram spreads its updates over.
 pub(crate) const STRIPES: usize = 8;
 
