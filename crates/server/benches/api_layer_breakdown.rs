@@ -90,7 +90,7 @@ fn main() -> anyhow::Result<()> {
     let answer_at_once = tower::service_fn(|_: Request| {
         std::future::ready(Ok::<_, Infallible>(Response::new(Body::empty())))
     });
-    let layer = api::RequestMetricsLayer::new(catalogue.clone(), ["/health"]);
+    let layer = api::RequestMetricsLayer::new(catalogue.clone());
     let layer_alone = [
         ("inner_alone", Variant::new(answer_at_once)),
         (

@@ -24,7 +24,7 @@ use zigquant_metrics::Catalogue;
 
 use crate::auth::ApiKeys;
 pub use error::ApiError;
-pub use request_metrics::{RecordRequests, RequestMetricsLayer, UNMATCHED};
+pub use request_metrics::{RecordRequests, RequestMetricsLayer};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -196,10 +196,10 @@ pub fn routes(state: AppState, body_limit_bytes: usize) -> Router {
 }
 
 /// Adds the request metrics to `routes`: one service around the router times and counts every
-/// request, matched or not, labelled by its template in [`ROUTES`].
+/// request, matched or not, labelled by its route template. `catalogue`'s `path` label domain
+/// must hold [`route_templates`] (as `serve::catalogue_for` builds it).
 pub fn with_request_metrics(routes: Router, catalogue: Arc<Catalogue>) -> App {
-    let templates = ROUTES.iter().map(|r| r.path);
-    RequestMetricsLayer::new(catalogue, templates).layer(routes)
+    RequestMetricsLayer::new(catalogue).layer(routes)
 }
 
 /// Rejects `/api/v1` requests without a valid bearer key.

@@ -4,7 +4,8 @@
 //! One tower service around the whole router, not `Router::layer`: that wraps every route in a
 //! further boxed service, cloned and boxed again on each request. Outside the router axum's
 //! `MatchedPath` is not visible, so the template is found with the matcher axum itself routes
-//! with (`matchit`), built from the same route table ([`super::ROUTES`]). Series handles are
+//! with (`matchit`), built from the `path` label domain of the catalogue (which holds the route
+//! table's templates, [`super::route_templates`]). Series handles are
 //! resolved once per method, route and status and kept, so a request costs two clock reads (of
 //! the time-stamp counter where the kernel trusts it: `zigquant_metrics::clock`), one route
 //! match, one counter increment and one histogram observation: no allocation, no label lookup
@@ -19,15 +20,8 @@ use std::task::{ready, Context, Poll};
 use axum::http::{Method, Request, StatusCode};
 use axum::response::Response;
 use tower::{Layer, Service};
-use zigquant_metrics::catalogue::HTTP_METHODS;
 use zigquant_metrics::clock::{clock, TickClock, Ticks};
-use zigquant_metrics::{Catalogue, Counter, Histogram};
-
-/// The `path` label of requests that matched no route.
-pub const UNMATCHED: &str = "unmatched";
-
-/// The `method` label of methods outside [`HTTP_METHODS`] (the domain's fallback).
-const OTHER_METHOD: &str = "OTHER";
+use zigquant_metrics::{Catalogue, Counter, Histogram, LabelDomain};
 
 /// Distinct statuses per method and route whose counters are kept; a route answering more
 /// kinds than this records the rest through a label lookup (still correct, a little slower).
@@ -40,14 +34,15 @@ pub struct RequestMetricsLayer {
 }
 
 impl RequestMetricsLayer {
-    /// Records into `catalogue`, labelling requests with the templates in `routes`.
+    /// Records into `catalogue`, labelling requests with the route templates of its `path` label
+    /// domain.
     ///
     /// The handle table is allocated once and never freed (~20 KiB per app; a process builds
     /// one): every request future refers to it, and a `'static` reference, unlike an `Arc`,
     /// costs no reference-count update that two request threads would bounce between cores.
-    pub fn new<'a>(catalogue: Arc<Catalogue>, routes: impl IntoIterator<Item = &'a str>) -> Self {
+    pub fn new(catalogue: Arc<Catalogue>) -> Self {
         Self {
-            series: Box::leak(Box::new(RequestSeries::new(catalogue, routes))),
+            series: Box::leak(Box::new(RequestSeries::new(catalogue))),
         }
     }
 }
@@ -124,14 +119,28 @@ struct RequestSeries {
     catalogue: Arc<Catalogue>,
     /// Times requests; calibrated when the first layer is built, not on a request.
     clock: &'static TickClock,
-    /// [`HTTP_METHODS`] as methods: comparing two standard `Method`s is an integer compare.
+    /// `method` label values, the domain's fallback (`OTHER`) last.
+    method_labels: Vec<String>,
+    /// The same but the fallback, as methods: comparing two standard `Method`s is an integer
+    /// compare.
     methods: Vec<Method>,
+    /// `path` label values: the route templates, the domain's fallback (`unmatched`) last.
+    paths: Vec<String>,
     /// Route template → index into `paths`.
     matcher: matchit::Router<usize>,
-    /// `path` label values: the templates, then [`UNMATCHED`].
-    paths: Vec<String>,
     /// Indexed by `method index * paths.len() + path index`.
     slots: Box<[Slot]>,
+}
+
+/// A domain's values with its fallback moved last, so "none of these" is the last index.
+fn fallback_last(domain: &LabelDomain) -> Vec<String> {
+    let mut values: Vec<String> = domain
+        .values()
+        .filter(|v| *v != domain.fallback())
+        .map(str::to_owned)
+        .collect();
+    values.push(domain.fallback().to_owned());
+    values
 }
 
 /// The handles of one method and route, each resolved on first use so that only series that
@@ -143,43 +152,45 @@ struct Slot {
 }
 
 impl RequestSeries {
-    fn new<'a>(catalogue: Arc<Catalogue>, routes: impl IntoIterator<Item = &'a str>) -> Self {
-        let mut paths: Vec<String> = routes.into_iter().map(str::to_owned).collect();
-        paths.sort();
-        paths.dedup();
+    fn new(catalogue: Arc<Catalogue>) -> Self {
+        let [method_domain, path_domain] = catalogue.api_latency_seconds.domains() else {
+            panic!("zigquant_api_latency_seconds must be labelled by method and path");
+        };
+        let method_labels = fallback_last(method_domain);
+        let paths = fallback_last(path_domain);
+        let methods = method_labels[..method_labels.len() - 1]
+            .iter()
+            .filter_map(|m| Method::from_bytes(m.as_bytes()).ok())
+            .collect();
         let mut matcher = matchit::Router::new();
-        for (i, path) in paths.iter().enumerate() {
+        for (i, path) in paths[..paths.len() - 1].iter().enumerate() {
             // The templates are the route table's constants, which axum has accepted already.
             if let Err(e) = matcher.insert(path.as_str(), i) {
                 panic!("route template {path} is not a valid route: {e}");
             }
         }
-        paths.push(UNMATCHED.to_owned());
-        let methods: Vec<Method> = HTTP_METHODS
-            .iter()
-            .filter_map(|m| Method::from_bytes(m.as_bytes()).ok())
-            .collect();
-        let slots = (0..(methods.len() + 1) * paths.len())
+        let slots = (0..method_labels.len() * paths.len())
             .map(|_| Slot::default())
             .collect();
         Self {
             catalogue,
             clock: clock(),
+            method_labels,
             methods,
-            matcher,
             paths,
+            matcher,
             slots,
         }
     }
 
-    /// The slot of a request: its method's position in [`HTTP_METHODS`] (or the fallback
-    /// after them) and its route template (or [`UNMATCHED`]).
+    /// The slot of a request: its method's label (or the fallback) and its route template (or
+    /// the fallback).
     fn slot(&self, method: &Method, path: &str) -> usize {
         let method = self
             .methods
             .iter()
             .position(|m| m == method)
-            .unwrap_or(self.methods.len());
+            .unwrap_or(self.method_labels.len() - 1);
         let path = self
             .matcher
             .at(path)
@@ -189,11 +200,10 @@ impl RequestSeries {
 
     /// The label values of a slot.
     fn labels(&self, slot: usize) -> (&str, &str) {
-        let method = self
-            .methods
-            .get(slot / self.paths.len())
-            .map_or(OTHER_METHOD, Method::as_str);
-        (method, &self.paths[slot % self.paths.len()])
+        (
+            &self.method_labels[slot / self.paths.len()],
+            &self.paths[slot % self.paths.len()],
+        )
     }
 
     fn record(&self, slot: usize, status: StatusCode, elapsed_seconds: f64) {
@@ -234,7 +244,7 @@ mod tests {
             routes: routes.iter().map(|r| r.to_string()).collect(),
             ..CatalogueConfig::default()
         });
-        RequestSeries::new(Arc::new(catalogue), routes)
+        RequestSeries::new(Arc::new(catalogue))
     }
 
     fn exposition(series: &RequestSeries) -> String {
@@ -258,13 +268,13 @@ mod tests {
                 ("DELETE", "/api/v1/orders/{id}"),
             ),
             (Method::POST, "/api/v1/orders", ("POST", "/api/v1/orders")),
-            (Method::GET, "/api/v1/orders/42/x", ("GET", UNMATCHED)),
-            (Method::GET, "/", ("GET", UNMATCHED)),
+            (Method::GET, "/api/v1/orders/42/x", ("GET", "unmatched")),
+            (Method::GET, "/", ("GET", "unmatched")),
             (Method::TRACE, "/health", ("OTHER", "/health")),
             (
                 Method::from_bytes(b"BREW").expect("valid token"),
                 "/nope",
-                ("OTHER", UNMATCHED),
+                ("OTHER", "unmatched"),
             ),
         ];
         for (method, path, expected) in cases {
@@ -322,9 +332,7 @@ mod tests {
         use axum::routing::any;
         use tower::ServiceExt;
 
-        let mut templates: Vec<&str> = crate::api::ROUTES.iter().map(|r| r.path).collect();
-        templates.sort_unstable();
-        templates.dedup();
+        let templates = crate::api::route_templates();
         let mut router = axum::Router::new();
         for t in &templates {
             router = router.route(
@@ -332,9 +340,12 @@ mod tests {
                 any(|p: MatchedPath| async move { p.as_str().to_owned() }),
             );
         }
-        let router = router.fallback(|| async { UNMATCHED });
-        let catalogue = Catalogue::new(CatalogueConfig::default());
-        let s = RequestSeries::new(Arc::new(catalogue), templates.iter().copied());
+        let router = router.fallback(|| async { "unmatched" });
+        let catalogue = Catalogue::new(CatalogueConfig {
+            routes: templates.clone(),
+            ..CatalogueConfig::default()
+        });
+        let s = RequestSeries::new(Arc::new(catalogue));
         let mut paths: Vec<String> = [
             "/",
             "",
@@ -366,7 +377,8 @@ mod tests {
             paths.push(t.replace("{id}", "7").replace("{name}", "sma_cross"));
             paths.push(format!("{t}/"));
         }
-        for path in paths {
+        let mut compared = 0;
+        for path in &paths {
             let Ok(request) = Request::get(path.as_str()).body(Body::empty()) else {
                 continue; // not a URI a client can send
             };
@@ -378,6 +390,9 @@ mod tests {
             let axum_says = String::from_utf8_lossy(&body).into_owned();
             let (_, ours) = s.labels(s.slot(&Method::GET, &uri_path));
             assert_eq!(ours, axum_says, "request path {path:?}");
+            compared += 1;
         }
+        // Only "" is not a URI: every other case was really compared.
+        assert_eq!(compared, paths.len() - 1);
     }
 }
