@@ -24,10 +24,9 @@ use http_body_util::BodyExt;
 use tower::util::BoxCloneSyncService;
 use tower::{Layer, Service, ServiceExt};
 use zigquant_server::api;
-use zigquant_server::config::Config;
 use zigquant_server::serve::build;
 
-use common::{cpus, env_usize, load_average, median, pin_to_cpu};
+use common::{bench_config, cpus, env_usize, load_average, median, pin_to_cpu};
 
 /// Every variant behind the same boxed service type, so each pays the same call overhead.
 type Variant = BoxCloneSyncService<Request, Response, Infallible>;
@@ -71,13 +70,7 @@ fn main() -> anyhow::Result<()> {
         "# api_layer_breakdown: cpus={cpus} load_before={} requests_per_batch={n} batches={batches}",
         load_average()
     );
-    let data_dir = std::env::temp_dir().join(format!("zq-bench-layers-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&data_dir);
-    let mut config = Config::embedded_default()?;
-    config.server.data_dir = data_dir.clone();
-    config.api.keys = vec!["bench-key-0123456789abcdef".to_string()];
-    config.engine.feed.pacing = false;
-    config.engine.feed.max_bars = 10;
+    let config = bench_config("layers", 10)?;
     let service = build(&config)?;
     let limit = config.api.body_limit_bytes;
     let state = service.state.clone();
@@ -141,7 +134,7 @@ fn main() -> anyhow::Result<()> {
     println!("# recorded by the layer (both groups): {recorded:?}");
     rt.shutdown_timeout(Duration::from_secs(1));
     service.state.engine.shutdown()?;
-    let _ = std::fs::remove_dir_all(&data_dir);
+    let _ = std::fs::remove_dir_all(&config.server.data_dir);
     Ok(())
 }
 

@@ -41,13 +41,13 @@ use tokio::net::TcpListener;
 use tower::ServiceExt;
 use zigquant_metrics::Gauge;
 use zigquant_server::api;
-use zigquant_server::config::Config;
 use zigquant_server::listener::CountingListener;
 use zigquant_server::serve::{build, serve_http};
 
-use common::{cpus, env_f64, env_usize, get_request, load_average, median, pin_to_cpu, Client};
-
-const KEY: &str = "bench-key-0123456789abcdef";
+use common::{
+    bench_config, cpus, env_f64, env_usize, get_request, load_average, median, pin_to_cpu, Client,
+    KEY,
+};
 
 /// The core both servers' threads run on, and the load generator's core.
 const SERVER_CPU: usize = 0;
@@ -101,15 +101,9 @@ fn main() -> anyhow::Result<()> {
         load_average()
     );
 
-    let data_dir = std::env::temp_dir().join(format!("zq-bench-api-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&data_dir);
-    let mut config = Config::embedded_default()?;
-    config.server.data_dir = data_dir.clone();
-    config.api.keys = vec![KEY.to_string()];
     // A short unpaced run gives the engine positions to report, then it sits idle, so its own
     // work does not compete with the servers being measured.
-    config.engine.feed.pacing = false;
-    config.engine.feed.max_bars = 300;
+    let config = bench_config("api", 300)?;
     let service = build(&config)?;
     let with_metrics = service.app.clone();
     let without_metrics = api::routes(service.state.clone(), config.api.body_limit_bytes);
@@ -263,7 +257,7 @@ fn main() -> anyhow::Result<()> {
     with_rt.shutdown_timeout(Duration::from_secs(2));
     without_rt.shutdown_timeout(Duration::from_secs(2));
     service.state.engine.shutdown()?;
-    let _ = std::fs::remove_dir_all(&data_dir);
+    let _ = std::fs::remove_dir_all(&config.server.data_dir);
     Ok(())
 }
 

@@ -124,6 +124,23 @@ fn parse_head(head: &[u8]) -> io::Result<(u16, usize)> {
     Ok((status, body_len.unwrap_or(0)))
 }
 
+/// The bearer key the benches configure.
+pub const KEY: &str = "bench-key-0123456789abcdef";
+
+/// The embedded default configuration for a bench: a fresh data dir under the temp dir named
+/// after `tag` (remove it when done), the bench key, and an unpaced market that stops after
+/// `bars` bars, so the engine sits idle while the API is measured.
+pub fn bench_config(tag: &str, bars: u64) -> anyhow::Result<zigquant_server::config::Config> {
+    let data_dir = std::env::temp_dir().join(format!("zq-bench-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let mut config = zigquant_server::config::Config::embedded_default()?;
+    config.server.data_dir = data_dir;
+    config.api.keys = vec![KEY.to_string()];
+    config.engine.feed.pacing = false;
+    config.engine.feed.max_bars = bars;
+    Ok(config)
+}
+
 /// The 1-minute load average, from `/proc/loadavg`.
 pub fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
