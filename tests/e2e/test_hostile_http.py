@@ -407,6 +407,20 @@ def test_slow_and_idle_clients_cannot_hold_the_server(zq_factory):
         idle.append(socket.create_connection(("127.0.0.1", zq.port), timeout=5))
     opened = time.monotonic()
     closed_at: dict[int, float] = {}
+
+    def note_if_closed(s):
+        """Records when the server closed `s`: a non-blocking read sees EOF or an error."""
+        s.setblocking(False)
+        try:
+            if s.recv(4096) == b"":
+                closed_at[id(s)] = time.monotonic() - opened
+        except BlockingIOError:
+            pass
+        except OSError:
+            closed_at[id(s)] = time.monotonic() - opened
+        finally:
+            s.setblocking(True)
+
     latencies = []
     try:
         held = zq.scrape()[conn_gauge]
@@ -420,29 +434,13 @@ def test_slow_and_idle_clients_cannot_hold_the_server(zq_factory):
                     continue
                 try:
                     s.sendall(b"a")
-                    s.setblocking(False)
-                    try:
-                        if s.recv(4096) == b"":
-                            closed_at[id(s)] = time.monotonic() - opened
-                    except BlockingIOError:
-                        pass
-                    finally:
-                        s.setblocking(True)
                 except OSError:
                     closed_at[id(s)] = time.monotonic() - opened
-            for s in idle:
-                if id(s) in closed_at:
                     continue
-                s.setblocking(False)
-                try:
-                    if s.recv(4096) == b"":
-                        closed_at[id(s)] = time.monotonic() - opened
-                except BlockingIOError:
-                    pass
-                except OSError:
-                    closed_at[id(s)] = time.monotonic() - opened
-                finally:
-                    s.setblocking(True)
+                note_if_closed(s)
+            for s in idle:
+                if id(s) not in closed_at:
+                    note_if_closed(s)
             # Normal clients are answered promptly all along.
             for path in ("/health", "/metrics", "/api/v1/strategies"):
                 t0 = time.monotonic()

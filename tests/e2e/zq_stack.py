@@ -153,6 +153,17 @@ class Prometheus:
         return self._get("/api/v1/alerts")["alerts"]
 
 
+def _start_until_ready(procs, tmp: Path, name: str, argv: list[str], port: int, client):
+    """Starts a Prometheus-family daemon, registers it for clean-up and waits for `/-/ready`."""
+    proc = Proc(name, argv, tmp / f"{name}.log")
+    procs.append(proc)
+    daemon = client(proc, port)
+    wait_until(f"{name} ready on :{port}",
+               lambda: requests.get(daemon.url + "/-/ready", timeout=2).status_code == 200,
+               timeout=60, proc=proc)
+    return daemon
+
+
 def start_prometheus(procs, tmp: Path, zigquant_addr: str, rule_files: list[Path] = (),
                      alertmanager_addr: str | None = None, name: str = "prometheus") -> Prometheus:
     port = free_port()
@@ -170,13 +181,7 @@ def start_prometheus(procs, tmp: Path, zigquant_addr: str, rule_files: list[Path
             f"--config.file={tmp / 'prometheus.yml'}",
             f"--storage.tsdb.path={tmp / 'tsdb'}",
             f"--web.listen-address=127.0.0.1:{port}"]
-    proc = Proc(name, argv, tmp / f"{name}.log")
-    procs.append(proc)
-    prom = Prometheus(proc, port)
-    wait_until(f"{name} ready on :{port}",
-               lambda: requests.get(prom.url + "/-/ready", timeout=2).status_code == 200,
-               timeout=60, proc=proc)
-    return prom
+    return _start_until_ready(procs, tmp, name, argv, port, Prometheus)
 
 
 class Alertmanager:
@@ -204,13 +209,7 @@ def start_alertmanager(procs, tmp: Path, config: Path = ROOT / "deploy/alertmana
             f"--storage.path={tmp / 'am-data'}",
             f"--web.listen-address=127.0.0.1:{port}",
             "--cluster.listen-address="]
-    proc = Proc(name, argv, tmp / f"{name}.log")
-    procs.append(proc)
-    am = Alertmanager(proc, port)
-    wait_until(f"{name} ready on :{port}",
-               lambda: requests.get(am.url + "/-/ready", timeout=2).status_code == 200,
-               timeout=60, proc=proc)
-    return am
+    return _start_until_ready(procs, tmp, name, argv, port, Alertmanager)
 
 
 # ---------------------------------------------------------------- the default stack
