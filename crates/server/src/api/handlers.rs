@@ -107,21 +107,35 @@ pub async fn get_strategy(
 
 /// `POST /api/v1/strategies/{name}/start`.
 pub async fn start_strategy(
-    State(state): State<AppState>,
+    state: State<AppState>,
     name: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
-    let Path(name) = name?;
-    let strategy = call(&state, move |e| e.start_strategy(&name)).await??;
-    Ok(Json(strategy).into_response())
+    set_running(state, name, true).await
 }
 
 /// `POST /api/v1/strategies/{name}/stop`.
 pub async fn stop_strategy(
-    State(state): State<AppState>,
+    state: State<AppState>,
     name: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
+    set_running(state, name, false).await
+}
+
+/// Starts or stops a strategy (journaled) and answers with its new state.
+async fn set_running(
+    State(state): State<AppState>,
+    name: Result<Path<String>, PathRejection>,
+    running: bool,
+) -> Result<Response, ApiError> {
     let Path(name) = name?;
-    let strategy = call(&state, move |e| e.stop_strategy(&name)).await??;
+    let strategy = call(&state, move |e| {
+        if running {
+            e.start_strategy(&name)
+        } else {
+            e.stop_strategy(&name)
+        }
+    })
+    .await??;
     Ok(Json(strategy).into_response())
 }
 
