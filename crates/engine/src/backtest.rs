@@ -20,8 +20,9 @@ use thiserror::Error;
 use zigquant_analytics::returns;
 use zigquant_analytics::trades::{ClosedTrade, Direction, FifoBook, Fill, Side, TradeStats};
 
-use crate::bars::BarSeries;
-use crate::strategy::{self, ParamsError, StrategyParams};
+use crate::domain::bars::BarSeries;
+use crate::domain::ids::PairId;
+use crate::strategy::{self, Ctx, Intent, ParamsError, StrategyParams};
 
 /// What to run and with how much money.
 #[derive(Clone, Debug, PartialEq)]
@@ -144,6 +145,7 @@ pub fn run(series: &BarSeries, config: &BacktestConfig) -> Result<BacktestReport
     let label = |time_ms: i64| series.label_at(time_ms).unwrap_or_default().to_string();
 
     let mut strategy = strategy::build(&config.params);
+    let pair = PairId::new("backtest");
     let mut book = FifoBook::new();
     let mut stats = TradeStats::default();
     let mut closed: Vec<ClosedTrade> = Vec::new();
@@ -171,7 +173,25 @@ pub fn run(series: &BarSeries, config: &BacktestConfig) -> Result<BacktestReport
                 }
             }
         }
-        pending = strategy.on_bar(bar, book.position());
+        let position = book.position();
+        let positions = |_: &PairId| position;
+        let ctx = Ctx {
+            tick: t as u64,
+            pair: &pair,
+            position,
+            market: &[],
+            venues: &[],
+            positions: &positions,
+        };
+        // Registry strategies answer targets; the backtest fills the last one at the next open.
+        pending = strategy
+            .on_bar(&ctx, bar)
+            .into_iter()
+            .filter_map(|i| match i {
+                Intent::Target { qty } => Some(qty),
+                Intent::Order(_) => None,
+            })
+            .last();
         equity.push(
             config.cash + stats.total_realized_pnl() + book.unrealized_pnl(bar.close)
                 - book.open_entry_fees(),

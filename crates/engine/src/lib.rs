@@ -1,28 +1,39 @@
-//! The zigquant trading engine: market data flows one way,
-//! feed -> strategy -> order -> exchange -> fill -> portfolio -> events.
+//! The zigquant trading engine. Data flows one way (docs/architecture.md):
+//! market -> strategy -> risk -> execution -> state -> journal -> report, driven by the
+//! discrete-event simulation in [`sim`] and the thread in [`runtime`].
+//!
+//! Modules depend only on modules listed above them here.
 #![forbid(unsafe_code)]
 
 pub mod backtest;
-pub mod bars;
 pub mod config;
-pub mod engine;
-pub mod events;
-pub mod exchange;
-pub mod feed;
-pub mod float;
+pub mod domain;
+pub mod error;
+pub mod execution;
 pub mod journal;
-pub mod orders;
-pub mod portfolio;
+pub mod market;
+pub mod report;
 pub mod risk;
-pub mod rng;
-pub mod snapshot;
+pub mod runtime;
+pub mod sim;
+pub mod state;
 pub mod strategy;
 
+// Stable paths the server, the benches and the tests use.
+pub use domain::{bars, float, orders, rng};
+pub use report::events;
+pub use report::views as snapshot;
+
 pub use config::{ConfigError, EngineConfig};
-pub use engine::{Engine, EngineError, EngineHandle};
-pub use events::{AlertLevel, EngineEvent, EventSink, RestoredTotals};
+pub use domain::alerts::AlertLevel;
+pub use domain::ids::{PairId, StrategyId, VenueId};
+pub use error::EngineError;
+pub use events::{EngineEvent, EventSink, RestoredTotals};
+pub use market::{MarketInbox, PushedEvent};
 pub use orders::{
     Order, OrderError, OrderFilter, OrderKind, OrderRequest, OrderSide, OrderStatus, Page,
     RejectReason,
 };
+pub use runtime::{Engine, EngineHandle};
+pub use sim::{Input, Now, Output, Simulation};
 pub use snapshot::{Health, PositionInfo, StrategyInfo, Summary, TradeInfo};

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use zigquant_engine::strategy::{Mode, StrategyParams};
+use zigquant_engine::strategy::{registry, Mode};
 use zigquant_metrics::alloc::CountingAllocator;
 use zigquant_server::config::{self, Config, Overrides};
 use zigquant_server::{backtest_cli, serve};
@@ -63,10 +63,14 @@ struct ConfigArgs {
     default: bool,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum StrategyKind {
-    SmaCross,
-    MeanReversion,
+/// A strategy kind the registry knows (`sma-cross` or `sma_cross`, ...).
+fn parse_strategy_kind(s: &str) -> Result<&'static str, String> {
+    registry::lookup(s).ok_or_else(|| {
+        format!(
+            "unknown strategy {s:?}; known: {}",
+            registry::KINDS.join(", ")
+        )
+    })
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -87,8 +91,8 @@ struct BacktestArgs {
     #[arg(long, value_name = "FILE.csv")]
     data: PathBuf,
     /// Strategy to run.
-    #[arg(long, value_enum, default_value = "sma-cross", value_name = "NAME")]
-    strategy: StrategyKind,
+    #[arg(long, default_value = "sma-cross", value_name = "NAME", value_parser = parse_strategy_kind)]
+    strategy: &'static str,
     /// sma_cross: fast SMA window, in bars.
     #[arg(long, default_value_t = 10)]
     fast: usize,
@@ -176,22 +180,21 @@ fn run_serve(args: ServeArgs) -> ExitCode {
 }
 
 fn run_backtest(args: BacktestArgs) -> ExitCode {
-    let params = match args.strategy {
-        StrategyKind::SmaCross => StrategyParams::SmaCross {
-            fast: args.fast,
-            slow: args.slow,
-            mode: match args.mode {
-                ModeArg::LongShort => Mode::LongShort,
-                ModeArg::LongOnly => Mode::LongOnly,
-            },
-            qty: args.qty,
+    let knobs = registry::Knobs {
+        fast: args.fast,
+        slow: args.slow,
+        mode: match args.mode {
+            ModeArg::LongShort => Mode::LongShort,
+            ModeArg::LongOnly => Mode::LongOnly,
         },
-        StrategyKind::MeanReversion => StrategyParams::MeanReversion {
-            window: args.window,
-            entry_z: args.entry_z,
-            exit_z: args.exit_z,
-            qty: args.qty,
-        },
+        window: args.window,
+        entry_z: args.entry_z,
+        exit_z: args.exit_z,
+        qty: args.qty,
+    };
+    let Some(params) = registry::params_from_knobs(args.strategy, &knobs) else {
+        eprintln!("error: unknown strategy {:?}", args.strategy);
+        return ExitCode::from(2);
     };
     let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
         OutputFormat::Table

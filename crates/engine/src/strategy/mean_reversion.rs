@@ -2,8 +2,8 @@
 
 use std::collections::VecDeque;
 
-use super::Strategy;
-use crate::bars::Bar;
+use super::{Ctx, Intent, Strategy};
+use crate::domain::bars::Bar;
 
 /// Buys when the close is far below its rolling mean, sells short when far above, and goes
 /// flat once it is back near the mean.
@@ -58,7 +58,17 @@ impl MeanReversion {
 }
 
 impl Strategy for MeanReversion {
-    fn on_bar(&mut self, bar: &Bar, position: f64) -> Option<f64> {
+    fn on_bar(&mut self, ctx: &Ctx, bar: &Bar) -> Vec<Intent> {
+        self.decide(bar, ctx.position)
+            .map(|qty| Intent::Target { qty })
+            .into_iter()
+            .collect()
+    }
+}
+
+impl MeanReversion {
+    /// The position it wants to hold after `bar`, given the one it holds (`None`: no change).
+    pub fn decide(&mut self, bar: &Bar, position: f64) -> Option<f64> {
         self.closes.push_back(bar.close);
         while self.closes.len() > self.window.max(2) {
             self.closes.pop_front();
@@ -96,25 +106,25 @@ mod tests {
     fn equal_closes_never_trigger() {
         let mut s = MeanReversion::new(3, 1.0, 0.5, 1.0);
         for _ in 0..10 {
-            assert_eq!(s.on_bar(&bar(0.1), 0.0), None);
+            assert_eq!(s.decide(&bar(0.1), 0.0), None);
         }
     }
 
     #[test]
     fn enters_below_and_above_and_exits_near_the_mean() {
         let mut s = MeanReversion::new(3, 1.0, 0.5, 2.0);
-        s.on_bar(&bar(10.0), 0.0);
-        s.on_bar(&bar(10.0), 0.0);
+        s.decide(&bar(10.0), 0.0);
+        s.decide(&bar(10.0), 0.0);
         // [10, 10, 7]: mean 9, sd √3, z = -2/√3 = -1.155 → long
-        assert_eq!(s.on_bar(&bar(7.0), 0.0), Some(2.0));
+        assert_eq!(s.decide(&bar(7.0), 0.0), Some(2.0));
         // [10, 7, 13]: mean 10, sd 3, z = 1 → neither beyond entry nor inside exit: hold
-        assert_eq!(s.on_bar(&bar(13.0), 2.0), None);
+        assert_eq!(s.decide(&bar(13.0), 2.0), None);
         // [7, 13, 10]: mean 10, z = 0 → flat
-        assert_eq!(s.on_bar(&bar(10.0), 2.0), Some(0.0));
+        assert_eq!(s.decide(&bar(10.0), 2.0), Some(0.0));
         // [13, 10, 16]: mean 13, sd 3, z = 1 → hold; [10, 16, 20]: mean 15.33, sd 5.03, z = 0.93
-        assert_eq!(s.on_bar(&bar(16.0), 0.0), None);
+        assert_eq!(s.decide(&bar(16.0), 0.0), None);
         // [16, 20, 30]: mean 22, sd 7.21, z = 1.109 → short
-        s.on_bar(&bar(20.0), 0.0);
-        assert_eq!(s.on_bar(&bar(30.0), 0.0), Some(-2.0));
+        s.decide(&bar(20.0), 0.0);
+        assert_eq!(s.decide(&bar(30.0), 0.0), Some(-2.0));
     }
 }

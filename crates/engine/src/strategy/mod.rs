@@ -1,24 +1,86 @@
-//! Strategies: pure decision logic shared by the live engine and the `backtest` command.
+//! Strategies: decision logic shared by the live engine and the `backtest` command.
 //!
-//! A strategy sees each bar at its close and answers the signed base quantity it wants to hold.
-//! Turning that target into orders (and when they fill) is the caller's job: the backtest fills at
-//! the next bar's open, the live engine sends market orders to a paper exchange.
+//! A strategy sees each bar at its close through [`Strategy::on_bar`] and answers with
+//! [`Intent`]s: a target position in its own pair (the engine reconciles it into market or limit
+//! orders as configured; the backtest fills it at the next open) or explicit orders (the noise
+//! trader). Which kinds exist, how they are validated, built and how many bars they need to warm
+//! up is said once, in [`registry`].
 
 pub mod mean_reversion;
+pub mod noise;
+pub mod reconcile;
+pub mod registry;
 pub mod sma_cross;
 
 use serde::{Deserialize, Serialize};
-use thiserror::Error;
 
-use crate::bars::Bar;
+use crate::domain::bars::Bar;
+use crate::domain::ids::{PairId, VenueId};
+use crate::domain::orders::{OrderKind, OrderSide};
 pub use mean_reversion::MeanReversion;
+pub use noise::NoiseTrader;
+pub use registry::{build, ParamsError};
 pub use sma_cross::SmaCross;
 
-/// Decision logic for one strategy instance on one pair.
+/// Decision logic for one strategy instance.
 pub trait Strategy: Send {
-    /// Called once per bar at its close with the current signed position (base units).
-    /// Returns the signed position it wants to hold from now on, or `None` to leave it as is.
-    fn on_bar(&mut self, bar: &Bar, position: f64) -> Option<f64>;
+    /// Called once per bar at its close (a whole-market strategy: once per tick, with the first
+    /// pair's bar). Returns what it wants done; an empty vector leaves everything as it is.
+    fn on_bar(&mut self, ctx: &Ctx, bar: &Bar) -> Vec<Intent>;
+}
+
+/// What a strategy sees besides the bar: where it stands and the market it may trade.
+pub struct Ctx<'a> {
+    /// Bar tick index (the key of per-tick random streams).
+    pub tick: u64,
+    /// The pair of the bar being decided on.
+    pub pair: &'a PairId,
+    /// This strategy's signed position in `pair`, base units.
+    pub position: f64,
+    /// Every configured pair, in configuration order.
+    pub market: &'a [PairQuote],
+    /// Every configured venue, in configuration order.
+    pub venues: &'a [VenueId],
+    /// This strategy's signed position in any pair.
+    pub positions: &'a dyn Fn(&PairId) -> f64,
+}
+
+/// One pair as a strategy sees it.
+#[derive(Clone, Debug)]
+pub struct PairQuote {
+    /// The pair.
+    pub pair: PairId,
+    /// Smallest order the venues accept, base units.
+    pub min_qty: f64,
+    /// Last price (`None` before its first bar).
+    pub mark: Option<f64>,
+}
+
+/// What a strategy wants done after a bar.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Intent {
+    /// Hold this signed position in the strategy's own pair; the engine orders the difference.
+    Target {
+        /// Signed base quantity.
+        qty: f64,
+    },
+    /// Send exactly this order.
+    Order(OrderIntent),
+}
+
+/// An explicit order a strategy asks for.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OrderIntent {
+    /// Pair to trade.
+    pub pair: PairId,
+    /// Venue to send it to.
+    pub venue: VenueId,
+    /// Buy or sell.
+    pub side: OrderSide,
+    /// Market or limit (with its price and time in force).
+    pub kind: OrderKind,
+    /// Base quantity.
+    pub qty: f64,
 }
 
 /// Whether a strategy may hold short positions.
@@ -57,77 +119,4 @@ pub enum StrategyParams {
         /// Base quantity per position.
         qty: f64,
     },
-}
-
-/// Why a set of strategy parameters cannot run.
-#[derive(Debug, Clone, PartialEq, Error)]
-pub enum ParamsError {
-    /// A parameter is out of its range; the message names it.
-    #[error("invalid strategy parameters: {0}")]
-    Invalid(String),
-}
-
-impl StrategyParams {
-    /// Checks the parameters before a strategy is built from them (config load, API, CLI), so
-    /// a bad value is reported instead of silently never trading.
-    pub fn validate(&self) -> Result<(), ParamsError> {
-        let bad = |m: String| Err(ParamsError::Invalid(m));
-        let qty = match self {
-            StrategyParams::SmaCross {
-                fast, slow, qty, ..
-            } => {
-                if *fast == 0 {
-                    return bad("sma_cross: fast must be at least 1".into());
-                }
-                if slow <= fast {
-                    return bad(format!(
-                        "sma_cross: slow ({slow}) must be greater than fast ({fast})"
-                    ));
-                }
-                *qty
-            }
-            StrategyParams::MeanReversion {
-                window,
-                entry_z,
-                exit_z,
-                qty,
-            } => {
-                if *window < 2 {
-                    return bad("mean_reversion: window must be at least 2".into());
-                }
-                if !(entry_z.is_finite() && *entry_z > 0.0) {
-                    return bad(format!("mean_reversion: entry_z ({entry_z}) must be > 0"));
-                }
-                if !(exit_z.is_finite() && *exit_z >= 0.0 && exit_z <= entry_z) {
-                    return bad(format!(
-                        "mean_reversion: exit_z ({exit_z}) must be in [0, entry_z]"
-                    ));
-                }
-                *qty
-            }
-        };
-        if !(qty.is_finite() && qty > 0.0) {
-            return bad(format!("qty ({qty}) must be a positive number"));
-        }
-        Ok(())
-    }
-}
-
-/// Builds a fresh strategy instance from its parameters (call [`StrategyParams::validate`]
-/// first; invalid parameters build a strategy that may never trade).
-pub fn build(params: &StrategyParams) -> Box<dyn Strategy> {
-    match params {
-        StrategyParams::SmaCross {
-            fast,
-            slow,
-            mode,
-            qty,
-        } => Box::new(SmaCross::new(*fast, *slow, *mode, *qty)),
-        StrategyParams::MeanReversion {
-            window,
-            entry_z,
-            exit_z,
-            qty,
-        } => Box::new(MeanReversion::new(*window, *entry_z, *exit_z, *qty)),
-    }
 }

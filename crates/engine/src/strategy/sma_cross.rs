@@ -2,8 +2,8 @@
 
 use std::collections::VecDeque;
 
-use super::{Mode, Strategy};
-use crate::bars::Bar;
+use super::{Ctx, Intent, Mode, Strategy};
+use crate::domain::bars::Bar;
 
 /// Goes long when the fast SMA of the close crosses above the slow one and short (long-short)
 /// or flat (long-only) when it crosses below.
@@ -46,7 +46,17 @@ impl SmaCross {
 }
 
 impl Strategy for SmaCross {
-    fn on_bar(&mut self, bar: &Bar, position: f64) -> Option<f64> {
+    fn on_bar(&mut self, ctx: &Ctx, bar: &Bar) -> Vec<Intent> {
+        self.decide(bar, ctx.position)
+            .map(|qty| Intent::Target { qty })
+            .into_iter()
+            .collect()
+    }
+}
+
+impl SmaCross {
+    /// The position it wants to hold after `bar`, given the one it holds (`None`: no change).
+    pub fn decide(&mut self, bar: &Bar, position: f64) -> Option<f64> {
         let keep = self.fast.max(self.slow);
         self.closes.push_back(bar.close);
         while self.closes.len() > keep {
@@ -95,7 +105,7 @@ mod tests {
                     close: *c,
                     volume: 0.0,
                 };
-                let d = s.on_bar(&bar, pos);
+                let d = s.decide(&bar, pos);
                 if let Some(t) = d {
                     pos = t;
                 }

@@ -38,7 +38,10 @@ impl From<EngineError> for ApiError {
             }
             EngineError::Config(_)
             | EngineError::Journal(_)
+            | EngineError::Restore { .. }
             | EngineError::Feed(_)
+            | EngineError::Spawn(_)
+            | EngineError::Halted(_)
             | EngineError::Stopped => ApiError::unavailable(e.to_string()),
         }
     }
@@ -58,7 +61,7 @@ impl From<OrderError> for ApiError {
             OrderError::AlreadyFinal { .. } => {
                 ApiError::new(StatusCode::CONFLICT, "already_final", message)
             }
-            OrderError::Engine(e) => e.into(),
+            OrderError::Unavailable(_) => ApiError::unavailable(message),
         }
     }
 }

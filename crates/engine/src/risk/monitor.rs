@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use crate::config::RiskConfig;
-use crate::events::AlertLevel;
+use crate::domain::alerts::AlertLevel;
 
 /// One alert to log, journal and emit.
 #[derive(Clone, Debug, PartialEq)]

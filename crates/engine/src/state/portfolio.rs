@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use zigquant_analytics::live::EquityStats;
 use zigquant_analytics::trades::{ClosedTrade, FifoBook, Fill, TradeStats};
 
-use crate::orders::OrderSide;
+use crate::domain::orders::OrderSide;
+use crate::market::Marks;
 
 /// One strategy's money and positions.
 #[derive(Clone, Debug)]
@@ -111,8 +112,8 @@ impl Account {
 pub struct Portfolio {
     /// Accounts by strategy name.
     pub accounts: BTreeMap<String, Account>,
-    /// Last close per pair.
-    pub marks: BTreeMap<String, f64>,
+    /// Last prices per (venue, pair).
+    pub marks: Marks,
     /// Portfolio mark-to-market equity sampled once per bar tick.
     pub equity_stats: EquityStats,
 }
@@ -125,14 +126,17 @@ impl Portfolio {
                 .iter()
                 .map(|s| (s.clone(), Account::new(initial_cash, periods_per_year)))
                 .collect(),
-            marks: BTreeMap::new(),
+            marks: Marks::default(),
             equity_stats: EquityStats::new(periods_per_year),
         }
     }
 
     /// Portfolio equity: the sum of the accounts' equities.
     pub fn equity(&self) -> f64 {
-        self.accounts.values().map(|a| a.equity(&self.marks)).sum()
+        self.accounts
+            .values()
+            .map(|a| a.equity(self.marks.valuation()))
+            .sum()
     }
 
     /// Net position of a pair across strategies.
@@ -142,13 +146,13 @@ impl Portfolio {
 
     /// Unrealized PnL of a pair across strategies.
     pub fn pair_unrealized(&self, pair: &str) -> f64 {
-        let Some(m) = self.marks.get(pair) else {
+        let Some(m) = self.marks.pair(pair) else {
             return 0.0;
         };
         self.accounts
             .values()
             .filter_map(|a| a.books.get(pair))
-            .map(|b| b.unrealized_pnl(*m))
+            .map(|b| b.unrealized_pnl(m))
             .sum()
     }
 }

@@ -4,37 +4,8 @@
 
 use serde::Serialize;
 
-use crate::orders::{OrderSide, OrderStatus, RejectReason};
-
-/// Severity of a risk alert (the `level` label of `zigquant_alerts_total`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AlertLevel {
-    /// Recoveries and notable but harmless facts.
-    Info,
-    /// Needs attention.
-    Warning,
-    /// Needs action now.
-    Critical,
-}
-
-impl AlertLevel {
-    /// Every level, for pre-registering label values.
-    pub const ALL: [AlertLevel; 3] = [AlertLevel::Info, AlertLevel::Warning, AlertLevel::Critical];
-
-    /// The label value: `info`, `warning`, `critical`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AlertLevel::Info => "info",
-            AlertLevel::Warning => "warning",
-            AlertLevel::Critical => "critical",
-        }
-    }
-
-    pub(crate) fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|l| l.as_str() == s)
-    }
-}
+use crate::domain::alerts::AlertLevel;
+use crate::domain::orders::{OrderSide, OrderStatus, RejectReason};
 
 /// Lifetime totals read from the journal at start, so counters continue across restarts.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -164,7 +135,7 @@ pub enum EngineEvent {
 }
 
 /// Receives engine events. Called synchronously on the engine thread, so keep it cheap, and
-/// never call the [`crate::engine::EngineHandle`] from it: the engine would wait for itself.
+/// never call the [`crate::runtime::EngineHandle`] from it: the engine would wait for itself.
 pub trait EventSink: Send + Sync {
     /// Handles one event.
     fn on_event(&self, event: &EngineEvent);

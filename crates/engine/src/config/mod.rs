@@ -7,15 +7,18 @@
 //! seconds divided by `feed.clock_speed`. With pacing on, these are real seconds; with pacing off
 //! they stay a deterministic function of the simulated clock.
 
-use std::collections::HashSet;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+mod validate;
+
+pub use crate::strategy::noise::NoiseConfig;
+pub use crate::strategy::reconcile::ExecutionStyle;
 use crate::strategy::StrategyParams;
 
 /// The embedded default configuration, commented for users (`zigquant config --default`).
-pub const DEFAULT_ENGINE_TOML: &str = include_str!("../default-engine.toml");
+pub const DEFAULT_ENGINE_TOML: &str = include_str!("../../default-engine.toml");
 
 /// Name under which API orders without a strategy are booked.
 pub const MANUAL_STRATEGY: &str = "manual";
@@ -332,17 +335,6 @@ fn default_outage_secs() -> f64 {
     3.0
 }
 
-/// Order type a strategy uses to reach its target position.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ExecutionStyle {
-    /// Market orders, filled at the last price on arrival.
-    Market,
-    /// Limit orders at the bar close (less `limit_offset_bps`), cancelled after
-    /// `time_in_force_secs` if the market does not reach them.
-    Limit,
-}
-
 /// One strategy instance.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -377,31 +369,6 @@ fn default_execution() -> ExecutionStyle {
 }
 fn default_tif() -> f64 {
     2.0
-}
-
-/// The noise order source: random small orders on random pairs and venues, so limit fills,
-/// time-in-force cancels and rejects (outage, invalid quantity, risk limit) occur in every run.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NoiseConfig {
-    /// Whether it exists at all.
-    pub enabled: bool,
-    /// Its strategy name (a metric label).
-    pub name: String,
-    /// Probability of one order per bar.
-    pub order_prob: f64,
-    /// Share of limit orders (the rest are market orders).
-    pub limit_prob: f64,
-    /// Order size, quote currency.
-    pub notional: f64,
-    /// Limit prices are set up to this many basis points away from the last price (passive side).
-    pub max_offset_bps: f64,
-    /// Time in force of its limit orders, wall seconds.
-    pub time_in_force_secs: f64,
-    /// Probability that an order is 100x too large (a "fat finger", caught by the risk limit).
-    pub fat_finger_prob: f64,
-    /// Probability that an order is below the pair's `min_qty` (rejected: invalid quantity).
-    pub tiny_prob: f64,
 }
 
 impl Default for NoiseConfig {
@@ -463,46 +430,6 @@ impl Default for JournalConfig {
     }
 }
 
-fn check_name(field: &str, name: &str) -> Result<(), ConfigError> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
-    if ok {
-        Ok(())
-    } else {
-        Err(err(
-            field,
-            "must be 1-64 characters of letters, digits, '-', '_' or '.'",
-        ))
-    }
-}
-
-fn positive(field: &str, v: f64) -> Result<(), ConfigError> {
-    if v.is_finite() && v > 0.0 {
-        Ok(())
-    } else {
-        Err(err(field, "must be a finite number > 0"))
-    }
-}
-
-fn non_negative(field: &str, v: f64) -> Result<(), ConfigError> {
-    if v.is_finite() && v >= 0.0 {
-        Ok(())
-    } else {
-        Err(err(field, "must be a finite number >= 0"))
-    }
-}
-
-fn fraction(field: &str, v: f64) -> Result<(), ConfigError> {
-    if v.is_finite() && (0.0..=1.0).contains(&v) {
-        Ok(())
-    } else {
-        Err(err(field, "must be between 0 and 1"))
-    }
-}
-
 impl EngineConfig {
     /// Parses a whole zigquant TOML file's `[engine]` table (other tables are ignored).
     pub fn from_toml_file_str(text: &str) -> Result<Self, ConfigError> {
@@ -513,199 +440,6 @@ impl EngineConfig {
         }
         let f: File = toml::from_str(text).map_err(|e| err("engine", e.to_string()))?;
         Ok(f.engine.unwrap_or_default())
-    }
-
-    /// Checks every value; the error names the field path, e.g.
-    /// `engine.strategies[1].params.slow: must be greater than fast`.
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        positive("engine.initial_cash", self.initial_cash)?;
-        positive("engine.periods_per_year", self.periods_per_year)?;
-        positive("engine.feed.bar_interval_secs", self.feed.bar_interval_secs)?;
-        if self.feed.bar_interval_secs < 0.001 {
-            return Err(err("engine.feed.bar_interval_secs", "must be >= 0.001"));
-        }
-        positive("engine.feed.clock_speed", self.feed.clock_speed)?;
-        if self.pairs.is_empty() {
-            return Err(err("engine.pairs", "at least one pair is required"));
-        }
-        let mut seen = HashSet::new();
-        for (i, p) in self.pairs.iter().enumerate() {
-            let f = format!("engine.pairs[{i}]");
-            check_name(&format!("{f}.name"), &p.name)?;
-            if !seen.insert(p.name.as_str()) {
-                return Err(err(format!("{f}.name"), "duplicate pair name"));
-            }
-            positive(&format!("{f}.min_qty"), p.min_qty)?;
-            match p.source {
-                FeedSource::Synthetic => {
-                    positive(&format!("{f}.start_price"), p.start_price)?;
-                    non_negative(&format!("{f}.volatility"), p.volatility)?;
-                    if !p.drift.is_finite() {
-                        return Err(err(format!("{f}.drift"), "must be finite"));
-                    }
-                }
-                FeedSource::Csv => {
-                    if p.csv_path.is_none() {
-                        return Err(err(
-                            format!("{f}.csv_path"),
-                            "required when source = \"csv\"",
-                        ));
-                    }
-                }
-            }
-        }
-        if self.exchanges.is_empty() {
-            return Err(err("engine.exchanges", "at least one exchange is required"));
-        }
-        let mut seen = HashSet::new();
-        for (i, x) in self.exchanges.iter().enumerate() {
-            let f = format!("engine.exchanges[{i}]");
-            check_name(&format!("{f}.name"), &x.name)?;
-            if !seen.insert(x.name.as_str()) {
-                return Err(err(format!("{f}.name"), "duplicate exchange name"));
-            }
-            if !(x.fee_rate.is_finite() && (0.0..0.1).contains(&x.fee_rate)) {
-                return Err(err(format!("{f}.fee_rate"), "must be in [0, 0.1)"));
-            }
-            positive(&format!("{f}.latency_median_ms"), x.latency_median_ms)?;
-            positive(&format!("{f}.latency_p99_ms"), x.latency_p99_ms)?;
-            if x.latency_p99_ms < x.latency_median_ms {
-                return Err(err(
-                    format!("{f}.latency_p99_ms"),
-                    "must be >= latency_median_ms",
-                ));
-            }
-            non_negative(
-                &format!("{f}.disconnect_rate_per_hour"),
-                x.disconnect_rate_per_hour,
-            )?;
-            positive(&format!("{f}.disconnect_mean_secs"), x.disconnect_mean_secs)?;
-            for (j, o) in x.disconnect.iter().enumerate() {
-                non_negative(&format!("{f}.disconnect[{j}].at_secs"), o.at_secs)?;
-                positive(&format!("{f}.disconnect[{j}].for_secs"), o.for_secs)?;
-            }
-        }
-        let mut names = HashSet::new();
-        names.insert(MANUAL_STRATEGY.to_string());
-        for (i, s) in self.strategies.iter().enumerate() {
-            let f = format!("engine.strategies[{i}]");
-            check_name(&format!("{f}.name"), &s.name)?;
-            if !names.insert(s.name.clone()) {
-                return Err(err(
-                    format!("{f}.name"),
-                    "duplicate strategy name (\"manual\" is reserved)",
-                ));
-            }
-            if !self.pairs.iter().any(|p| p.name == s.pair) {
-                return Err(err(
-                    format!("{f}.pair"),
-                    format!("unknown pair {:?}", s.pair),
-                ));
-            }
-            if let Some(x) = &s.exchange {
-                if !self.exchanges.iter().any(|e| &e.name == x) {
-                    return Err(err(
-                        format!("{f}.exchange"),
-                        format!("unknown exchange {x:?}"),
-                    ));
-                }
-            }
-            positive(&format!("{f}.time_in_force_secs"), s.time_in_force_secs)?;
-            if !(s.limit_offset_bps.is_finite() && (0.0..1000.0).contains(&s.limit_offset_bps)) {
-                return Err(err(format!("{f}.limit_offset_bps"), "must be in [0, 1000)"));
-            }
-            match &s.params {
-                StrategyParams::SmaCross {
-                    fast, slow, qty, ..
-                } => {
-                    if *fast == 0 {
-                        return Err(err(format!("{f}.params.fast"), "must be >= 1"));
-                    }
-                    if slow <= fast {
-                        return Err(err(format!("{f}.params.slow"), "must be greater than fast"));
-                    }
-                    positive(&format!("{f}.params.qty"), *qty)?;
-                }
-                StrategyParams::MeanReversion {
-                    window,
-                    entry_z,
-                    exit_z,
-                    qty,
-                } => {
-                    if *window < 2 {
-                        return Err(err(format!("{f}.params.window"), "must be >= 2"));
-                    }
-                    positive(&format!("{f}.params.entry_z"), *entry_z)?;
-                    non_negative(&format!("{f}.params.exit_z"), *exit_z)?;
-                    if exit_z > entry_z {
-                        return Err(err(format!("{f}.params.exit_z"), "must be <= entry_z"));
-                    }
-                    positive(&format!("{f}.params.qty"), *qty)?;
-                }
-            }
-        }
-        let longest = self
-            .strategies
-            .iter()
-            .map(|s| match s.params {
-                StrategyParams::SmaCross { slow, .. } => slow,
-                StrategyParams::MeanReversion { window, .. } => window,
-            })
-            .max()
-            .unwrap_or(0);
-        if self.feed.warmup_bars < longest {
-            return Err(err(
-                "engine.feed.warmup_bars",
-                format!(
-                    "must be at least the longest strategy window ({longest}), or a restart \
-                     would change strategy decisions"
-                ),
-            ));
-        }
-        if self.noise.enabled {
-            let n = &self.noise;
-            check_name("engine.noise.name", &n.name)?;
-            if names.contains(&n.name) {
-                return Err(err("engine.noise.name", "clashes with a strategy name"));
-            }
-            fraction("engine.noise.order_prob", n.order_prob)?;
-            fraction("engine.noise.limit_prob", n.limit_prob)?;
-            positive("engine.noise.notional", n.notional)?;
-            non_negative("engine.noise.max_offset_bps", n.max_offset_bps)?;
-            positive("engine.noise.time_in_force_secs", n.time_in_force_secs)?;
-            fraction("engine.noise.fat_finger_prob", n.fat_finger_prob)?;
-            fraction("engine.noise.tiny_prob", n.tiny_prob)?;
-        }
-        let r = &self.risk;
-        fraction("engine.risk.drawdown_warning", r.drawdown_warning)?;
-        fraction("engine.risk.drawdown_critical", r.drawdown_critical)?;
-        if r.drawdown_critical < r.drawdown_warning {
-            return Err(err(
-                "engine.risk.drawdown_critical",
-                "must be >= drawdown_warning",
-            ));
-        }
-        positive(
-            "engine.risk.position_warning_notional",
-            r.position_warning_notional,
-        )?;
-        positive("engine.risk.max_position_notional", r.max_position_notional)?;
-        fraction("engine.risk.reject_rate_warning", r.reject_rate_warning)?;
-        fraction("engine.risk.reject_rate_critical", r.reject_rate_critical)?;
-        if r.reject_rate_critical < r.reject_rate_warning {
-            return Err(err(
-                "engine.risk.reject_rate_critical",
-                "must be >= reject_rate_warning",
-            ));
-        }
-        if r.reject_window == 0 {
-            return Err(err("engine.risk.reject_window", "must be >= 1"));
-        }
-        positive(
-            "engine.risk.disconnect_critical_secs",
-            r.disconnect_critical_secs,
-        )?;
-        Ok(())
     }
 
     /// Every strategy label value the engine can emit: configured strategies, the noise source

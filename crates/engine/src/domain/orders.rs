@@ -227,7 +227,7 @@ pub struct Order {
     pub fills: Vec<OrderFill>,
 }
 
-/// Query for [`crate::engine::EngineHandle::orders`].
+/// Query for [`crate::runtime::EngineHandle::orders`].
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct OrderFilter {
@@ -284,7 +284,9 @@ pub enum OrderError {
         /// Its final state.
         status: OrderStatus,
     },
-    /// The engine itself failed (stopped, journal error).
-    #[error(transparent)]
-    Engine(#[from] crate::engine::EngineError),
+    /// The engine could not answer: it stopped, or the journal could not be read. The domain
+    /// does not know the engine's error type (that would be a module cycle), so the engine
+    /// renders its [`crate::EngineError`] here.
+    #[error("{0}")]
+    Unavailable(String),
 }

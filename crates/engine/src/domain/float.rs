@@ -3,7 +3,7 @@
 
 use serde::Serializer;
 
-/// Serializes one `f64` (use with `#[serde(serialize_with = "crate::float::f64_or_str")]`).
+/// Serializes one `f64` (use with `#[serde(serialize_with = "crate::domain::float::f64_or_str")]`).
 pub fn f64_or_str<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
     if v.is_finite() {
         s.serialize_f64(*v)

@@ -1,10 +1,11 @@
 //! Read-only views the API returns as JSON. Undefined statistics serialize as `"NaN"`,
-//! `"+Inf"` or `"-Inf"` strings (see [`crate::float`]).
+//! `"+Inf"` or `"-Inf"` strings (see [`crate::domain::float`]).
 
 use serde::Serialize;
 
-use crate::float::{f64_or_str, opt_f64_or_str};
-use crate::orders::OrderSide;
+use crate::domain::float::{f64_or_str, opt_f64_or_str};
+use crate::domain::orders::OrderSide;
+use crate::state::stats::StrategyStats;
 use crate::strategy::StrategyParams;
 
 /// One strategy instance and how it is doing.
@@ -45,6 +46,36 @@ pub struct StrategyInfo {
     /// Fees paid in total.
     #[serde(serialize_with = "f64_or_str")]
     pub fees_paid: f64,
+}
+
+impl StrategyInfo {
+    /// The view of one strategy slot and its statistics.
+    pub fn new(
+        name: String,
+        kind: String,
+        pair: Option<String>,
+        exchange: Option<String>,
+        running: bool,
+        params: Option<StrategyParams>,
+        s: StrategyStats,
+    ) -> Self {
+        Self {
+            name,
+            kind,
+            pair,
+            exchange,
+            running,
+            params,
+            realized_pnl: s.realized_pnl,
+            win_rate: s.win_rate,
+            closed_trades: s.closed_trades,
+            sharpe: s.sharpe,
+            calmar: s.calmar,
+            equity: s.equity,
+            cash: s.cash,
+            fees_paid: s.fees_paid,
+        }
+    }
 }
 
 /// One strategy's share of a pair's position.
@@ -141,6 +172,21 @@ pub struct StrategySummary {
     pub equity: f64,
     /// Closed round trips.
     pub closed_trades: u64,
+}
+
+impl StrategySummary {
+    /// The summary line of one strategy.
+    pub fn new(name: String, s: StrategyStats) -> Self {
+        Self {
+            name,
+            realized_pnl: s.realized_pnl,
+            win_rate: s.win_rate,
+            sharpe: s.sharpe,
+            calmar: s.calmar,
+            equity: s.equity,
+            closed_trades: s.closed_trades,
+        }
+    }
 }
 
 /// The JSON metrics summary: lifetime totals and current statistics.

@@ -1,10 +1,11 @@
-//! Market data feeds: a seeded geometric Brownian motion per pair, or a replay of an OHLCV CSV
-//! file. Bar `k` of a synthetic feed depends only on (seed, pair, k) and the previous close, so a
+//! The configured market data sources: a seeded geometric Brownian motion per pair, or a replay
+//! of an OHLCV CSV file, both pulled by the market clock through [`MarketSource`]. Bar `k` of a synthetic feed depends only on (seed, pair, k) and the previous close, so a
 //! restarted engine continues exactly the path it was on.
 
-use crate::bars::Bar;
+use super::MarketSource;
 use crate::config::{FeedSource, PairConfig};
-use crate::rng::{stream_id, SplitMix64};
+use crate::domain::bars::Bar;
+use crate::domain::rng::{stream_id, SplitMix64};
 
 /// Seconds in a (365-day) year: drift and volatility are annualised over calendar time.
 const SECONDS_PER_YEAR: f64 = 365.0 * 24.0 * 3600.0;
@@ -67,7 +68,7 @@ impl Feed {
             },
             FeedSource::Csv => {
                 let path = pair.csv_path.clone().unwrap_or_default();
-                let series = crate::bars::load_csv(&path).map_err(|e| FeedError::Csv {
+                let series = crate::domain::bars::load_csv(&path).map_err(|e| FeedError::Csv {
                     pair: pair.name.clone(),
                     path: path.display().to_string(),
                     message: e.to_string(),
@@ -136,6 +137,30 @@ impl Feed {
         self.next_idx += 1;
         self.last_close = Some(bar.close);
         Some((idx, bar))
+    }
+}
+
+impl MarketSource for Feed {
+    fn next_due(&self) -> Option<i64> {
+        if self.is_exhausted() {
+            return None;
+        }
+        Some(self.start_time_ms + (self.next_idx as i64 + 1) * self.interval_ms)
+    }
+
+    fn poll(&mut self, now_ms: i64) -> Option<(u64, Bar)> {
+        if self.next_due()? > now_ms {
+            return None;
+        }
+        self.next_bar()
+    }
+
+    fn resume(&mut self, last_idx: u64, last_close: f64) {
+        Feed::resume(self, last_idx, last_close);
+    }
+
+    fn is_exhausted(&self) -> bool {
+        Feed::is_exhausted(self)
     }
 }
 

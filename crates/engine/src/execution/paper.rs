@@ -1,10 +1,12 @@
-//! Paper exchanges: fees, a lognormal latency, link state (scheduled and random outages) and
-//! the matching rules for market and limit orders against bars.
+//! Paper exchanges: fees, a lognormal latency, random outages and the matching rules for market
+//! and limit orders against bars. The link's state machine is in [`super::link`].
 
-use crate::bars::Bar;
+use super::link::Link;
 use crate::config::ExchangeConfig;
-use crate::orders::OrderSide;
-use crate::rng::{stream_id, SplitMix64};
+use crate::domain::bars::Bar;
+use crate::domain::ids::VenueId;
+use crate::domain::orders::OrderSide;
+use crate::domain::rng::{stream_id, SplitMix64};
 
 /// Random-stream tags, so latency, outage and noise draws never share a stream.
 const LATENCY_TAG: u64 = 0x4c41_5445_4e43_5900;
@@ -15,27 +17,21 @@ const OUTAGE_TAG: u64 = 0x4f55_5441_4745_0000;
 pub struct PaperExchange {
     /// Its configuration.
     pub cfg: ExchangeConfig,
+    /// Its name as a typed id (marks are keyed by it).
+    pub id: VenueId,
     stream: u64,
-    /// Whether the link is up.
-    pub connected: bool,
-    /// Market time the link went down.
-    pub down_since_ms: Option<i64>,
-    /// Market time the current outage ends (outages can overlap: the latest end wins).
-    pub down_until_ms: i64,
-    /// A critical "still down" alert was raised for the current outage.
-    pub critical_alerted: bool,
+    /// The state of its link.
+    pub link: Link,
 }
 
 impl PaperExchange {
     /// A connected exchange.
     pub fn new(cfg: ExchangeConfig) -> Self {
         Self {
+            id: VenueId::new(cfg.name.clone()),
             stream: stream_id(&cfg.name),
             cfg,
-            connected: true,
-            down_since_ms: None,
-            down_until_ms: i64::MIN,
-            critical_alerted: false,
+            link: Link::default(),
         }
     }
 

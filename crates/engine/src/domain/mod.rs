@@ -1,0 +1,9 @@
+//! The vocabulary every other module speaks: orders and reject reasons, bars, alert levels,
+//! typed ids, keyed random streams and JSON floats. It depends on nothing else in the crate.
+
+pub mod alerts;
+pub mod bars;
+pub mod float;
+pub mod ids;
+pub mod orders;
+pub mod rng;

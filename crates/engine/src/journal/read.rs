@@ -1,0 +1,181 @@
+//! The journal's reads on the write connection: what a restart replays, single orders, and the
+//! lifetime totals counters continue from.
+
+use std::collections::HashMap;
+
+use rusqlite::{params, OptionalExtension};
+
+use super::rows::{bad_value, fill_from_row, order_from_row};
+use super::{Journal, JournalError, OrderRecord};
+use crate::domain::alerts::AlertLevel;
+use crate::domain::bars::Bar;
+use crate::domain::orders::{Order, OrderSide, OrderStatus, RejectReason};
+use crate::report::events::RestoredTotals;
+use crate::report::views::TradeInfo;
+
+impl Journal {
+    /// Journaled run states.
+    pub fn strategy_states(&self) -> Result<HashMap<String, bool>, JournalError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT name, running FROM strategy_state")?;
+        let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+    /// Every fill, in the order they happened.
+    pub fn all_fills(&self) -> Result<Vec<TradeInfo>, JournalError> {
+        let mut st = self.conn.prepare("SELECT * FROM fills ORDER BY id")?;
+        let rows = st.query_map([], fill_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+    /// Every equity sample `(scope, equity)`, in the order they were taken.
+    pub fn all_equity(&self) -> Result<Vec<(String, f64)>, JournalError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT scope, equity FROM equity ORDER BY seq")?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+    /// The last bar of each pair with its index.
+    pub fn last_bars(&self) -> Result<Vec<(String, u64, Bar)>, JournalError> {
+        let mut st = self.conn.prepare(
+            "SELECT b.pair, b.idx, b.time_ms, b.open, b.high, b.low, b.close, b.volume FROM bars b \
+             JOIN (SELECT pair, MAX(idx) AS m FROM bars GROUP BY pair) l \
+             ON b.pair = l.pair AND b.idx = l.m",
+        )?;
+        let rows = st.query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get::<_, i64>(1)? as u64,
+                Bar {
+                    time_ms: r.get(2)?,
+                    open: r.get(3)?,
+                    high: r.get(4)?,
+                    low: r.get(5)?,
+                    close: r.get(6)?,
+                    volume: r.get(7)?,
+                },
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+    /// The last `n` bars of a pair, oldest first (strategy warm-up after a restart).
+    pub fn recent_bars(&self, pair: &str, n: usize) -> Result<Vec<Bar>, JournalError> {
+        let mut st = self.conn.prepare(
+            "SELECT time_ms, open, high, low, close, volume FROM bars WHERE pair = ?1 \
+             ORDER BY idx DESC LIMIT ?2",
+        )?;
+        let rows = st.query_map(params![pair, n as i64], |r| {
+            Ok(Bar {
+                time_ms: r.get(0)?,
+                open: r.get(1)?,
+                high: r.get(2)?,
+                low: r.get(3)?,
+                close: r.get(4)?,
+                volume: r.get(5)?,
+            })
+        })?;
+        let mut v: Vec<Bar> = rows.collect::<Result<_, _>>()?;
+        v.reverse();
+        Ok(v)
+    }
+    /// Orders still open (to resume after a restart), with their fills.
+    pub fn open_orders(&self) -> Result<Vec<OrderRecord>, JournalError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT * FROM orders WHERE status = 'open' ORDER BY id")?;
+        let rows = st.query_map([], order_from_row)?;
+        let mut v: Vec<OrderRecord> = rows.collect::<Result<_, _>>()?;
+        for r in &mut v {
+            r.order.fills = super::listing::order_fills(&self.conn, r.order.id)?;
+        }
+        Ok(v)
+    }
+    /// Highest order id used so far (0 when none).
+    pub fn max_order_id(&self) -> Result<u64, JournalError> {
+        let m: Option<i64> = self
+            .conn
+            .query_row("SELECT MAX(id) FROM orders", [], |r| r.get(0))?;
+        Ok(m.unwrap_or(0).max(0) as u64)
+    }
+    /// One order with its fills.
+    pub fn order(&self, id: u64) -> Result<Option<Order>, JournalError> {
+        let rec = self
+            .conn
+            .query_row(
+                "SELECT * FROM orders WHERE id = ?1",
+                params![id as i64],
+                order_from_row,
+            )
+            .optional()?;
+        match rec {
+            Some(mut r) => {
+                r.order.fills = super::listing::order_fills(&self.conn, id)?;
+                Ok(Some(r.order))
+            }
+            None => Ok(None),
+        }
+    }
+    /// Lifetime totals for counters: fills per (strategy, pair, side), terminal orders per
+    /// status, alerts per level, rejections per reason.
+    pub fn totals(&self) -> Result<RestoredTotals, JournalError> {
+        let mut t = RestoredTotals::default();
+        let mut st = self.conn.prepare(
+            "SELECT strategy, pair, side, COUNT(*) FROM fills GROUP BY strategy, pair, side \
+             ORDER BY strategy, pair, side",
+        )?;
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            let side: String = r.get(2)?;
+            let side = OrderSide::parse(&side).ok_or_else(|| bad_value("side", &side))?;
+            t.fills
+                .push((r.get(0)?, r.get(1)?, side, r.get::<_, i64>(3)? as u64));
+        }
+        let mut st = self.conn.prepare(
+            "SELECT status, COUNT(*) FROM orders WHERE status != 'open' GROUP BY status",
+        )?;
+        let mut rows = st.query([])?;
+        let mut by_status = HashMap::new();
+        while let Some(r) = rows.next()? {
+            let s: String = r.get(0)?;
+            let s = OrderStatus::parse(&s).ok_or_else(|| bad_value("status", &s))?;
+            by_status.insert(s, r.get::<_, i64>(1)? as u64);
+        }
+        t.orders = OrderStatus::TERMINAL
+            .iter()
+            .map(|s| (*s, by_status.get(s).copied().unwrap_or(0)))
+            .collect();
+        let mut st = self
+            .conn
+            .prepare("SELECT level, COUNT(*) FROM alerts GROUP BY level")?;
+        let mut rows = st.query([])?;
+        let mut by_level = HashMap::new();
+        while let Some(r) = rows.next()? {
+            let l: String = r.get(0)?;
+            let l = AlertLevel::parse(&l).ok_or_else(|| bad_value("level", &l))?;
+            by_level.insert(l, r.get::<_, i64>(1)? as u64);
+        }
+        t.alerts = AlertLevel::ALL
+            .iter()
+            .map(|l| (*l, by_level.get(l).copied().unwrap_or(0)))
+            .collect();
+        let mut st = self.conn.prepare(
+            "SELECT reason, COUNT(*) FROM orders WHERE status = 'rejected' GROUP BY reason",
+        )?;
+        let mut rows = st.query([])?;
+        let mut by_reason = HashMap::new();
+        while let Some(r) = rows.next()? {
+            let s: Option<String> = r.get(0)?;
+            let reason = s
+                .as_deref()
+                .and_then(RejectReason::parse)
+                .unwrap_or(RejectReason::Other);
+            *by_reason.entry(reason).or_insert(0u64) += r.get::<_, i64>(1)? as u64;
+        }
+        t.rejections = RejectReason::ALL
+            .iter()
+            .map(|r| (*r, by_reason.get(r).copied().unwrap_or(0)))
+            .collect();
+        Ok(t)
+    }
+}

@@ -1,0 +1,165 @@
+//! The one place that knows which strategy kinds exist: their names, parameter checks, warm-up
+//! windows and constructors. The config loader, the engine and the `backtest` CLI all ask here,
+//! so a new kind is one variant of [`StrategyParams`] and one arm in each function below.
+
+use thiserror::Error;
+
+use super::{MeanReversion, Mode, SmaCross, Strategy, StrategyParams};
+
+/// The kinds zigquant ships, as spelled in config (`kind = "..."`) and on the CLI.
+pub const KINDS: [&str; 2] = ["sma_cross", "mean_reversion"];
+
+/// Why a set of strategy parameters cannot run: `field` is the parameter's name.
+#[derive(Debug, Clone, PartialEq, Error)]
+#[error("invalid strategy parameters: {kind}.{field}: {problem}")]
+pub struct ParamsError {
+    /// The strategy kind.
+    pub kind: &'static str,
+    /// The offending parameter (`fast`, `exit_z`, ...).
+    pub field: &'static str,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+/// The kind name of a parameter set.
+pub fn kind(params: &StrategyParams) -> &'static str {
+    match params {
+        StrategyParams::SmaCross { .. } => "sma_cross",
+        StrategyParams::MeanReversion { .. } => "mean_reversion",
+    }
+}
+
+/// Looks a kind up by name, accepting `-` for `_` (`sma-cross` on the command line).
+pub fn lookup(name: &str) -> Option<&'static str> {
+    let name = name.replace('-', "_");
+    KINDS.into_iter().find(|k| *k == name)
+}
+
+/// Bars of history a fresh instance needs before its decisions equal those of one that never
+/// stopped (the journal keeps at least this many bars for restarts).
+pub fn warmup_bars(params: &StrategyParams) -> usize {
+    match params {
+        StrategyParams::SmaCross { slow, .. } => *slow,
+        StrategyParams::MeanReversion { window, .. } => *window,
+    }
+}
+
+/// Every parameter any kind takes, as the CLI offers them (each kind reads its own).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Knobs {
+    /// sma_cross: fast window.
+    pub fast: usize,
+    /// sma_cross: slow window.
+    pub slow: usize,
+    /// sma_cross: long-only or long-short.
+    pub mode: Mode,
+    /// mean_reversion: rolling window.
+    pub window: usize,
+    /// mean_reversion: entry |z|.
+    pub entry_z: f64,
+    /// mean_reversion: exit |z|.
+    pub exit_z: f64,
+    /// Base quantity per position.
+    pub qty: f64,
+}
+
+/// The parameters of kind `kind` (a name from [`KINDS`]) from the CLI's knobs.
+pub fn params_from_knobs(kind: &str, k: &Knobs) -> Option<StrategyParams> {
+    match lookup(kind)? {
+        "sma_cross" => Some(StrategyParams::SmaCross {
+            fast: k.fast,
+            slow: k.slow,
+            mode: k.mode,
+            qty: k.qty,
+        }),
+        "mean_reversion" => Some(StrategyParams::MeanReversion {
+            window: k.window,
+            entry_z: k.entry_z,
+            exit_z: k.exit_z,
+            qty: k.qty,
+        }),
+        _ => None,
+    }
+}
+
+/// Checks the parameters before a strategy is built from them (config load, API, CLI), so a
+/// bad value is reported instead of silently never trading.
+pub fn validate(params: &StrategyParams) -> Result<(), ParamsError> {
+    let kind = kind(params);
+    let bad = |field: &'static str, problem: String| {
+        Err(ParamsError {
+            kind,
+            field,
+            problem,
+        })
+    };
+    let qty = match params {
+        StrategyParams::SmaCross {
+            fast, slow, qty, ..
+        } => {
+            if *fast == 0 {
+                return bad("fast", "must be >= 1".into());
+            }
+            if slow <= fast {
+                return bad("slow", format!("must be greater than fast ({fast})"));
+            }
+            *qty
+        }
+        StrategyParams::MeanReversion {
+            window,
+            entry_z,
+            exit_z,
+            qty,
+        } => {
+            if *window < 2 {
+                return bad("window", "must be >= 2".into());
+            }
+            if !(entry_z.is_finite() && *entry_z > 0.0) {
+                return bad(
+                    "entry_z",
+                    format!("must be a finite number > 0, got {entry_z}"),
+                );
+            }
+            if !(exit_z.is_finite() && *exit_z >= 0.0) {
+                return bad(
+                    "exit_z",
+                    format!("must be a finite number >= 0, got {exit_z}"),
+                );
+            }
+            if exit_z > entry_z {
+                return bad("exit_z", "must be <= entry_z".into());
+            }
+            *qty
+        }
+    };
+    if !(qty.is_finite() && qty > 0.0) {
+        return bad("qty", format!("must be a finite number > 0, got {qty}"));
+    }
+    Ok(())
+}
+
+impl StrategyParams {
+    /// See [`validate`].
+    pub fn validate(&self) -> Result<(), ParamsError> {
+        validate(self)
+    }
+}
+
+/// Builds a fresh strategy instance from its parameters (call [`validate`]
+/// first; invalid parameters build a strategy that may never trade).
+pub fn build(params: &StrategyParams) -> Box<dyn Strategy> {
+    match params {
+        StrategyParams::SmaCross {
+            fast,
+            slow,
+            mode,
+            qty,
+        } => Box::new(SmaCross::new(*fast, *slow, *mode, *qty)),
+        StrategyParams::MeanReversion {
+            window,
+            entry_z,
+            exit_z,
+            qty,
+        } => Box::new(MeanReversion::new(*window, *entry_z, *exit_z, *qty)),
+    }
+}
