@@ -223,6 +223,11 @@ impl Simulation {
         self.open.len()
     }
 
+    /// Ends the simulation and hands back its journal (tests restore a new one from it).
+    pub fn into_journal(self) -> Journal {
+        self.journal
+    }
+
     /// Checkpoints the journal (at shutdown).
     pub fn checkpoint(&self) -> Result<(), JournalError> {
         self.journal.checkpoint()
