@@ -1,4 +1,4 @@
-//! Pure statistics for zigquant, defined exactly as in `shared/ANALYTICS.md`.
+//! Pure statistics for zigquant, defined exactly as in `docs/statistics.md`.
 //!
 //! * [`returns`]: batch statistics over a series of per-period simple returns (the reference
 //!   definitions; recompute from the full history).

@@ -41,7 +41,7 @@ pub struct ReturnStats {
 }
 
 impl ReturnStats {
-    /// Empty state; `periods_per_year` is `P` of ANALYTICS.md (252 or 365), used for Sharpe,
+    /// Empty state; `periods_per_year` is `P` of docs/statistics.md (252 or 365), used for Sharpe,
     /// CAGR and Calmar.
     pub fn new(periods_per_year: f64) -> Self {
         Self {
@@ -75,7 +75,7 @@ impl ReturnStats {
         self.tail.push(r, self.n);
     }
 
-    /// Number of finite returns seen so far (`n` of ANALYTICS.md).
+    /// Number of finite returns seen so far (`n` of docs/statistics.md).
     pub fn returns_len(&self) -> usize {
         self.n
     }
@@ -176,7 +176,7 @@ impl EquityStats {
         self.points
     }
 
-    /// Number of finite returns formed so far (`n` of ANALYTICS.md).
+    /// Number of finite returns formed so far (`n` of docs/statistics.md).
     pub fn returns_len(&self) -> usize {
         self.returns.returns_len()
     }

@@ -1,4 +1,4 @@
-//! Batch statistics over per-period simple returns (ANALYTICS.md §0–§5, §7).
+//! Batch statistics over per-period simple returns (docs/statistics.md §0–§5, §7).
 //!
 //! These are the reference definitions: each function recomputes from the whole series. Every
 //! function first drops non-finite returns (NaN, ±Inf) and works on the `n` finite ones that

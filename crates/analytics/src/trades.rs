@@ -1,4 +1,4 @@
-//! Trade-level bookkeeping and statistics (ANALYTICS.md §6): FIFO round trips as
+//! Trade-level bookkeeping and statistics (docs/statistics.md §6): FIFO round trips as
 //! backtesting.py forms them, realized PnL net of fees, and the win rate.
 
 use std::collections::VecDeque;

@@ -1,4 +1,4 @@
-//! Hand-checked cases for the batch statistics (ANALYTICS.md §1–§5) and the §7 edge cases.
+//! Hand-checked cases for the batch statistics (docs/statistics.md §1–§5) and the §7 edge cases.
 //! Each expected value is worked out from the formulas in the comment next to it.
 
 use zigquant_analytics::returns::*;

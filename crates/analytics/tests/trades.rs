@@ -1,4 +1,4 @@
-//! Hand-checked FIFO round trips and trade statistics (ANALYTICS.md §6).
+//! Hand-checked FIFO round trips and trade statistics (docs/statistics.md §6).
 
 use zigquant_analytics::trades::*;
 

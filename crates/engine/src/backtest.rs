@@ -1,4 +1,4 @@
-//! The `backtest` command's engine: ANALYTICS.md §10 semantics over OHLCV bars.
+//! The `backtest` command's engine: docs/statistics.md §10 semantics over OHLCV bars.
 //!
 //! * The strategy decides at each bar's close; a decision taken at bar `t` is a market order
 //!   that fills at the **open of bar `t + 1`**, paying `fee_rate × qty × price`.
@@ -33,7 +33,7 @@ pub struct BacktestConfig {
     pub cash: f64,
     /// Fee per fill as a fraction of notional (`0.001` = 0.1 %).
     pub fee_rate: f64,
-    /// `P` of ANALYTICS.md for Sharpe, CAGR and Calmar (252 equities, 365 crypto).
+    /// `P` of docs/statistics.md for Sharpe, CAGR and Calmar (252 equities, 365 crypto).
     pub periods_per_year: f64,
 }
 
@@ -72,12 +72,12 @@ pub struct TradeRow {
     /// Entry and exit fees of these units.
     #[serde(serialize_with = "ser_f64")]
     pub fees: f64,
-    /// Gross PnL minus fees (ANALYTICS.md §6).
+    /// Gross PnL minus fees (docs/statistics.md §6).
     #[serde(serialize_with = "ser_f64")]
     pub realized_pnl: f64,
 }
 
-/// Summary statistics of a backtest (ANALYTICS.md definitions; loss gauges are positive
+/// Summary statistics of a backtest (docs/statistics.md definitions; loss gauges are positive
 /// fractions).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct BacktestStats {
@@ -187,11 +187,11 @@ pub fn run(series: &BarSeries, config: &BacktestConfig) -> Result<BacktestReport
         pending = strategy
             .on_bar(&ctx, bar)
             .into_iter()
-            .filter_map(|i| match i {
+            .rev()
+            .find_map(|i| match i {
                 Intent::Target { qty } => Some(qty),
                 Intent::Order(_) => None,
-            })
-            .last();
+            });
         equity.push(
             config.cash + stats.total_realized_pnl() + book.unrealized_pnl(bar.close)
                 - book.open_entry_fees(),

@@ -14,9 +14,9 @@ pub enum EngineError {
     /// The configuration is invalid.
     #[error("invalid config: {0}")]
     Config(#[from] ConfigError),
-    /// The journal could not be opened, read or written.
+    /// The journal could not be opened, read or written (boxed: it is large and rare).
     #[error(transparent)]
-    Journal(#[from] JournalError),
+    Journal(Box<JournalError>),
     /// The journal opened but restoring positions and statistics from it failed.
     #[error("cannot restore from the journal {}", path.display())]
     Restore {
@@ -24,7 +24,7 @@ pub enum EngineError {
         path: PathBuf,
         /// What failed.
         #[source]
-        source: JournalError,
+        source: Box<JournalError>,
     },
     /// A market data source could not be built.
     #[error("feed: {0}")]
@@ -44,6 +44,12 @@ pub enum EngineError {
     /// This strategy cannot be started or stopped (`manual`).
     #[error("strategy {0:?} cannot be started or stopped")]
     NotControllable(String),
+}
+
+impl From<JournalError> for EngineError {
+    fn from(e: JournalError) -> Self {
+        EngineError::Journal(Box::new(e))
+    }
 }
 
 impl From<EngineError> for crate::domain::orders::OrderError {

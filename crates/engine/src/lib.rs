@@ -2,7 +2,9 @@
 //! market -> strategy -> risk -> execution -> state -> journal -> report, driven by the
 //! discrete-event simulation in [`sim`] and the thread in [`runtime`].
 //!
-//! Modules depend only on modules listed above them here.
+//! Layers, lowest first; a module uses only layers before it (`tests/layers.rs` checks):
+//! domain, strategy, config, market, execution, state, risk, report, journal, error, sim,
+//! runtime; `backtest` uses domain and strategy only.
 #![forbid(unsafe_code)]
 
 pub mod backtest;

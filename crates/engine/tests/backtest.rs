@@ -1,5 +1,5 @@
 //! The `backtest` command end to end: CSV → bars → strategy → fills → trades → statistics,
-//! checked trade by trade against arithmetic done by hand (ANALYTICS.md §6 and §10).
+//! checked trade by trade against arithmetic done by hand (docs/statistics.md §6 and §10).
 
 use zigquant_analytics::returns;
 use zigquant_engine::backtest::{run, BacktestConfig, BacktestError, BacktestReport};

@@ -1,4 +1,4 @@
-//! The zigquant metric catalogue of DESIGN.md: every family, its labels' bounded domains, its
+//! The zigquant metric catalogue of docs/metrics.md: every family, its labels' bounded domains, its
 //! HELP text. Names, types and labels here are a contract; do not rename or relabel.
 
 use std::sync::Arc;

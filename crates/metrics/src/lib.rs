@@ -6,7 +6,7 @@
 //!   is bounded by construction.
 //! * [`registry`]: the set of families a scrape encodes.
 //! * [`encoding`]: how it is written (Prometheus text 0.0.4 and OpenMetrics 1.0.0).
-//! * [`catalogue`]: the zigquant metric catalogue of DESIGN.md.
+//! * [`catalogue`]: the zigquant metric catalogue of docs/metrics.md.
 //! * [`process`]: process metrics read from `/proc/self` at each scrape.
 //! * [`alloc`]: a counting global allocator for `zigquant_memory_bytes{type="heap"}`.
 //! * [`clock`]: a cheap monotonic clock for timing every request.

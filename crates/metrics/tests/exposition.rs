@@ -1,4 +1,4 @@
-//! The catalogue as exported: every DESIGN.md family with its type and labels, the extras, the
+//! The catalogue as exported: every docs/metrics.md family with its type and labels, the extras, the
 //! differences between the two formats, and content negotiation.
 
 mod common;
@@ -11,7 +11,7 @@ fn encode(c: &Catalogue, f: Format) -> String {
     String::from_utf8(out).expect("utf8")
 }
 
-/// (text name, type, labels) of DESIGN.md's catalogue and the extras.
+/// (text name, type, labels) of docs/metrics.md's catalogue and the extras.
 const CONTRACT: &[(&str, &str, &[&str])] = &[
     (
         "zigquant_trades_total",

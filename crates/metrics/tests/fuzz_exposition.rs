@@ -133,7 +133,7 @@ fn norm_labels(labels: impl IntoIterator<Item = (String, String)>) -> BTreeMap<S
 }
 
 /// Bit-exact equality (NaN equals NaN), except the sign of zero: -0.0 is exported as `0` by
-/// contract (ANALYTICS.md §0), so it comes back as +0.0; `negative_zero_is_exported_as_zero`
+/// contract (docs/statistics.md §0), so it comes back as +0.0; `negative_zero_is_exported_as_zero`
 /// below pins that down.
 fn same(a: f64, b: f64) -> bool {
     (a.is_nan() && b.is_nan()) || a.to_bits() == b.to_bits() || (a == 0.0 && b == 0.0)
@@ -275,7 +275,7 @@ proptest! {
     }
 }
 
-/// -0.0 is written as `0`, on purpose: ANALYTICS.md §0 says a zero result is exported as 0.0,
+/// -0.0 is written as `0`, on purpose: docs/statistics.md §0 says a zero result is exported as 0.0,
 /// never -0.0, and the encoder is the last place to guarantee it for every gauge.
 #[test]
 fn negative_zero_is_exported_as_zero() {

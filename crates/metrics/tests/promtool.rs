@@ -13,7 +13,7 @@ mod common;
 use common::promtool_check_metrics;
 use zigquant_metrics::{Catalogue, CatalogueConfig, Format};
 
-/// Lint findings promtool reports on names DESIGN.md fixes as a contract: the catalogue's
+/// Lint findings promtool reports on names docs/metrics.md fixes as a contract: the catalogue's
 /// `zigquant_position_count` is a gauge whose name ends in `_count`, which promtool's naming lint
 /// flags. Renaming it would break the contract, so exactly this finding is tolerated.
 const CONTRACT_FINDINGS: &[&str] =

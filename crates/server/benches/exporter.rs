@@ -1,4 +1,4 @@
-//! The exporter targets of DESIGN.md, measured on the real `zigquant` binary (default
+//! The exporter targets of docs/metrics.md, measured on the real `zigquant` binary (default
 //! configuration: simulated market, paced feed, every strategy trading), started as a child
 //! process on a loopback port with a fresh data dir:
 //!

@@ -26,7 +26,7 @@ impl EventSink for MetricsSink {
         let c = &self.catalogue;
         match event {
             EngineEvent::Restored(totals) => {
-                // Lifetime counters continue from the journal (DESIGN.md).
+                // Lifetime counters continue from the journal (docs/metrics.md).
                 for (strategy, pair, side, n) in &totals.fills {
                     c.trades_total
                         .get(&[strategy, pair, side.as_str()])

@@ -50,7 +50,7 @@ pub struct EngineConfig {
     pub seed: u64,
     /// Starting cash of each strategy's account, quote currency.
     pub initial_cash: f64,
-    /// Sampling periods per year for Sharpe/CAGR/Calmar (ANALYTICS.md §0): one period per bar.
+    /// Sampling periods per year for Sharpe/CAGR/Calmar (docs/statistics.md §0): one period per bar.
     pub periods_per_year: f64,
     /// The market clock.
     pub feed: FeedConfig,

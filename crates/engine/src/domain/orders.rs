@@ -227,7 +227,7 @@ pub struct Order {
     pub fills: Vec<OrderFill>,
 }
 
-/// Query for [`crate::runtime::EngineHandle::orders`].
+/// Query for `EngineHandle::orders`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct OrderFilter {
@@ -286,7 +286,7 @@ pub enum OrderError {
     },
     /// The engine could not answer: it stopped, or the journal could not be read. The domain
     /// does not know the engine's error type (that would be a module cycle), so the engine
-    /// renders its [`crate::EngineError`] here.
+    /// renders its `EngineError` here.
     #[error("{0}")]
     Unavailable(String),
 }

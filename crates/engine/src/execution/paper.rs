@@ -42,7 +42,7 @@ impl PaperExchange {
             .max(0.1)
     }
 
-    /// Fee of a fill: `fee_rate × qty × price` (ANALYTICS.md §6).
+    /// Fee of a fill: `fee_rate × qty × price` (docs/statistics.md §6).
     pub fn fee(&self, qty: f64, price: f64) -> f64 {
         self.cfg.fee_rate * qty * price
     }

@@ -76,7 +76,7 @@ pub enum EngineEvent {
         realized_pnl_by_pair: Vec<(String, f64)>,
         /// Winning closed round trips / closed round trips (NaN when none).
         win_rate: f64,
-        /// Annualized Sharpe of its mark-to-market equity (ANALYTICS.md §1, §9).
+        /// Annualized Sharpe of its mark-to-market equity (docs/statistics.md §1, §9).
         sharpe: f64,
         /// Calmar of its mark-to-market equity (§3).
         calmar: f64,
@@ -135,7 +135,7 @@ pub enum EngineEvent {
 }
 
 /// Receives engine events. Called synchronously on the engine thread, so keep it cheap, and
-/// never call the [`crate::runtime::EngineHandle`] from it: the engine would wait for itself.
+/// never call the `EngineHandle` from it: the engine would wait for itself.
 pub trait EventSink: Send + Sync {
     /// Handles one event.
     fn on_event(&self, event: &EngineEvent);

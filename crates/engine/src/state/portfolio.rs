@@ -23,7 +23,7 @@ pub struct Account {
     pub realized_by_pair: BTreeMap<String, f64>,
     /// Closed round-trip statistics.
     pub trades: TradeStats,
-    /// Mark-to-market equity sampled once per bar (ANALYTICS.md §9).
+    /// Mark-to-market equity sampled once per bar (docs/statistics.md §9).
     pub equity_stats: EquityStats,
     /// All fees paid.
     pub fees_paid: f64,
@@ -89,7 +89,7 @@ impl Account {
             .sum()
     }
 
-    /// Mark-to-market equity per ANALYTICS.md §9: initial cash + realized PnL + unrealized PnL
+    /// Mark-to-market equity per docs/statistics.md §9: initial cash + realized PnL + unrealized PnL
     /// − entry fees already paid on open lots.
     pub fn equity(&self, marks: &BTreeMap<String, f64>) -> f64 {
         let open_fees: f64 = self.books.values().map(FifoBook::open_entry_fees).sum();

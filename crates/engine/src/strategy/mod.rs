@@ -97,7 +97,7 @@ pub enum Mode {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum StrategyParams {
-    /// Simple moving average crossover (ANALYTICS.md §10).
+    /// Simple moving average crossover (docs/statistics.md §10).
     SmaCross {
         /// Fast SMA window, in bars.
         fast: usize,

@@ -1,4 +1,4 @@
-//! Simple moving average crossover (ANALYTICS.md §10), decided at each bar's close.
+//! Simple moving average crossover (docs/statistics.md §10), decided at each bar's close.
 
 use std::collections::VecDeque;
 
