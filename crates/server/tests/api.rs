@@ -462,6 +462,9 @@ async fn ten_thousand_hostile_requests_add_no_series() {
             }
         }
     }
+    // The market data series appear with the first bar; wait for it so only hostile traffic
+    // could add a series from here on.
+    wait_ready(&app).await;
     scrape(&app).await; // the scrape's own series exists from here on
     let before = scrape(&app).await;
     let series_before = series_count(&before, "zigquant_");
