@@ -3,7 +3,15 @@
 
 use std::sync::Arc;
 
-use crate::{Counter, Family, Format, Gauge, Histogram, LabelDomain, MetricsError, Registry};
+use crate::labels::{
+    AlertLabels, BuildLabels, ExchangeLabels, Level, OrderStatusLabels, PairLabels,
+    RejectionLabels, RequestLabels, RouteLabels, StrategyLabels, StrategyPairLabels,
+    TerminalStatus, TradeLabels, Version,
+};
+use crate::{
+    Counter, Format, Gauge, Histogram, LabelDomain, LabelKind, Labelled, Metric, MetricsError,
+    Registry,
+};
 
 /// What the catalogue needs to know about the deployment: the label values that are legitimate
 /// (everything else maps to a fallback) and the histogram buckets.
@@ -17,6 +25,9 @@ pub struct CatalogueConfig {
     pub exchanges: Vec<String>,
     /// API route templates, e.g. `/api/v1/orders/{id}` (unknown -> `unmatched`).
     pub routes: Vec<String>,
+    /// Order rejection reasons (unknown -> `other`). The engine's `RejectReason::ALL` is the one
+    /// source: the server passes it here, so the metrics crate needs no engine dependency.
+    pub rejection_reasons: Vec<String>,
     /// Buckets of `zigquant_order_latency_seconds`.
     pub order_latency_buckets: Vec<f64>,
     /// Buckets of `zigquant_api_latency_seconds`.
@@ -41,6 +52,7 @@ impl Default for CatalogueConfig {
             pairs: Vec::new(),
             exchanges: Vec::new(),
             routes: Vec::new(),
+            rejection_reasons: Vec::new(),
             order_latency_buckets: Self::default_buckets(),
             api_latency_buckets: Self::default_buckets(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -50,76 +62,67 @@ impl Default for CatalogueConfig {
 
 /// HTTP methods the API metrics keep apart; anything else is `OTHER`.
 pub const HTTP_METHODS: [&str; 7] = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"];
-/// Order rejection reasons of `zigquant_order_rejections_total`.
-pub const REJECTION_REASONS: [&str; 6] = [
-    "insufficient_balance",
-    "invalid_quantity",
-    "exchange_disconnected",
-    "risk_limit",
-    "unknown_pair",
-    "other",
-];
 
 /// Every metric zigquant exports, as typed handles, plus the registry that encodes them.
 ///
 /// Trading code records through the public fields; the `/metrics` handler calls
-/// [`Catalogue::encode`]. Labelled fields take their values in the order of the comment.
+/// [`Catalogue::encode`]. Labelled fields take a typed label set (see [`crate::labels`]).
 pub struct Catalogue {
     registry: Registry,
     /// `zigquant_trades_total{strategy,pair,side}`: fills executed.
-    pub trades_total: Family<Counter>,
+    pub trades_total: Labelled<TradeLabels<'static>, Counter>,
     /// `zigquant_trade_pnl{strategy,pair}`: cumulative realized PnL, net of fees.
-    pub trade_pnl: Family<Gauge>,
+    pub trade_pnl: Labelled<StrategyPairLabels<'static>, Gauge>,
     /// `zigquant_win_rate{strategy}`: winning / closed round trips, 0..1.
-    pub win_rate: Family<Gauge>,
+    pub win_rate: Labelled<StrategyLabels<'static>, Gauge>,
     /// `zigquant_sharpe_ratio{strategy}`: annualized Sharpe.
-    pub sharpe_ratio: Family<Gauge>,
+    pub sharpe_ratio: Labelled<StrategyLabels<'static>, Gauge>,
     /// `zigquant_calmar_ratio{strategy}`: annualized return / max drawdown.
-    pub calmar_ratio: Family<Gauge>,
+    pub calmar_ratio: Labelled<StrategyLabels<'static>, Gauge>,
     /// `zigquant_strategy_equity{strategy}`: a strategy's mark-to-market equity.
-    pub strategy_equity: Family<Gauge>,
+    pub strategy_equity: Labelled<StrategyLabels<'static>, Gauge>,
     /// `zigquant_strategy_running{strategy}`: 1 running, 0 stopped.
-    pub strategy_running: Family<Gauge>,
+    pub strategy_running: Labelled<StrategyLabels<'static>, Gauge>,
     /// `zigquant_orders_total{status}`: orders reaching filled / cancelled / rejected.
-    pub orders_total: Family<Counter>,
+    pub orders_total: Labelled<OrderStatusLabels, Counter>,
     /// `zigquant_order_latency_seconds`: submit -> acknowledgement/fill.
     pub order_latency_seconds: Arc<Histogram>,
     /// `zigquant_orders_active`: open orders.
     pub orders_active: Arc<Gauge>,
     /// `zigquant_position_size{pair}`: signed base quantity.
-    pub position_size: Family<Gauge>,
+    pub position_size: Labelled<PairLabels<'static>, Gauge>,
     /// `zigquant_position_pnl{pair}`: unrealized PnL.
-    pub position_pnl: Family<Gauge>,
+    pub position_pnl: Labelled<PairLabels<'static>, Gauge>,
     /// `zigquant_max_drawdown`: portfolio max drawdown, positive fraction.
     pub max_drawdown: Arc<Gauge>,
     /// `zigquant_position_count`: pairs with a non-zero position.
     pub position_count: Arc<Gauge>,
     /// `zigquant_api_requests_total{method,path,status}`: path is the route template.
-    pub api_requests_total: Family<Counter>,
+    pub api_requests_total: Labelled<RequestLabels<'static>, Counter>,
     /// `zigquant_api_latency_seconds{method,path}`: request latency.
-    pub api_latency_seconds: Family<Histogram>,
+    pub api_latency_seconds: Labelled<RouteLabels<'static>, Histogram>,
     /// `zigquant_api_connections_active`: open client connections.
     pub api_connections_active: Arc<Gauge>,
     /// `zigquant_exchange_connected{exchange}`: 1 connected, 0 not.
-    pub exchange_connected: Family<Gauge>,
+    pub exchange_connected: Labelled<ExchangeLabels<'static>, Gauge>,
     /// `zigquant_var_95`: historical VaR 95%, positive loss fraction.
     pub var_95: Arc<Gauge>,
     /// `zigquant_cvar_95`: expected shortfall 95%, positive loss fraction.
     pub cvar_95: Arc<Gauge>,
     /// `zigquant_alerts_total{level}`: risk alerts raised.
-    pub alerts_total: Family<Counter>,
+    pub alerts_total: Labelled<AlertLabels, Counter>,
     /// `zigquant_portfolio_equity`: portfolio mark-to-market equity.
     pub portfolio_equity: Arc<Gauge>,
     /// `zigquant_market_data_last_update_timestamp_seconds{pair}`: staleness of market data.
-    pub market_data_last_update_timestamp_seconds: Family<Gauge>,
+    pub market_data_last_update_timestamp_seconds: Labelled<PairLabels<'static>, Gauge>,
     /// `zigquant_order_rejections_total{reason}`: rejected orders by reason.
-    pub order_rejections_total: Family<Counter>,
+    pub order_rejections_total: Labelled<RejectionLabels<'static>, Counter>,
     /// `zigquant_journal_write_errors_total`: failed journal writes.
     pub journal_write_errors_total: Arc<Counter>,
     /// `zigquant_engine_clock_slips_total`: times the overloaded engine let its market clock slip.
     pub engine_clock_slips_total: Arc<Counter>,
     /// `zigquant_build_info{version}`: always 1.
-    pub build_info: Family<Gauge>,
+    pub build_info: Labelled<BuildLabels<'static>, Gauge>,
 }
 
 impl std::fmt::Debug for Catalogue {
@@ -131,6 +134,13 @@ impl std::fmt::Debug for Catalogue {
 }
 
 const RISK_HELP_TAIL: &str = "computed on the portfolio's mark-to-market equity sampled once per bar, as a positive loss fraction (0.082 = 8.2%).";
+
+/// Wraps a freshly registered family in its typed label set (checked to match).
+fn typed<L: LabelKind, M: Metric>(
+    family: Result<crate::Family<M>, MetricsError>,
+) -> Result<Labelled<L, M>, MetricsError> {
+    Labelled::new(family?)
+}
 
 impl Catalogue {
     /// Builds the catalogue. Invalid bucket lists in `config` are replaced by
@@ -163,7 +173,7 @@ impl Catalogue {
         let path = || LabelDomain::new("path", config.routes.iter().cloned(), "unmatched");
         let status = LabelDomain::new("status", (100..600).map(|s| s.to_string()), "other");
 
-        let trades_total = r.counter_family(
+        let trades_total = typed(r.counter_family(
             "zigquant_trades_total",
             "Fills executed, by strategy, pair and side (buy/sell).",
             vec![
@@ -171,84 +181,84 @@ impl Catalogue {
                 pair(),
                 LabelDomain::new("side", ["buy", "sell"], "other"),
             ],
-        )?;
-        let trade_pnl = r.gauge_family(
+        ))?;
+        let trade_pnl = typed(r.gauge_family(
             "zigquant_trade_pnl",
             "Cumulative realized PnL in quote currency, net of fees, by strategy and pair.",
             vec![strategy(), pair()],
-        )?;
-        let win_rate = r.gauge_family(
+        ))?;
+        let win_rate = typed(r.gauge_family(
             "zigquant_win_rate",
             "Winning closed round trips / closed round trips (0..1), by strategy.",
             vec![strategy()],
-        )?;
-        let sharpe_ratio = r.gauge_family(
+        ))?;
+        let sharpe_ratio = typed(r.gauge_family(
             "zigquant_sharpe_ratio",
             "Sharpe ratio of the strategy's mark-to-market equity returns per bar, annualized.",
             vec![strategy()],
-        )?;
-        let calmar_ratio = r.gauge_family(
+        ))?;
+        let calmar_ratio = typed(r.gauge_family(
             "zigquant_calmar_ratio",
             "Calmar ratio (annualized return / max drawdown) of the strategy's mark-to-market equity per bar, annualized.",
             vec![strategy()],
-        )?;
-        let strategy_equity = r.gauge_family(
+        ))?;
+        let strategy_equity = typed(r.gauge_family(
             "zigquant_strategy_equity",
             "Mark-to-market equity of the strategy in quote currency.",
             vec![strategy()],
-        )?;
-        let strategy_running = r.gauge_family(
+        ))?;
+        let strategy_running = typed(r.gauge_family(
             "zigquant_strategy_running",
             "1 when the strategy is running, 0 when stopped.",
             vec![strategy()],
-        )?;
-        let orders_total = r.counter_family(
+        ))?;
+        let orders_total = typed(r.counter_family(
             "zigquant_orders_total",
             "Orders reaching a terminal state, by status (filled, cancelled, rejected).",
             vec![LabelDomain::new(
                 "status",
-                ["filled", "cancelled", "rejected"],
+                TerminalStatus::ALL.iter().map(|s| s.as_str()),
                 "other",
             )],
-        )?;
+        ))?;
         let order_latency_seconds = r.histogram(
             "zigquant_order_latency_seconds",
             "Seconds from order submission to exchange acknowledgement or fill.",
             &config.order_latency_buckets,
         )?;
         let orders_active = r.gauge("zigquant_orders_active", "Orders open right now.")?;
-        let position_size = r.gauge_family(
+        let position_size = typed(r.gauge_family(
             "zigquant_position_size",
             "Signed position in base currency by pair (negative = short).",
             vec![pair()],
-        )?;
-        let position_pnl = r.gauge_family(
+        ))?;
+        let position_pnl = typed(r.gauge_family(
             "zigquant_position_pnl",
             "Unrealized PnL in quote currency by pair, marked to the last price.",
             vec![pair()],
-        )?;
+        ))?;
         let max_drawdown = r.gauge(
             "zigquant_max_drawdown",
             &format!("Portfolio maximum drawdown, {RISK_HELP_TAIL}"),
         )?;
         let position_count =
             r.gauge("zigquant_position_count", "Pairs with a non-zero position.")?;
-        let api_requests_total = r.counter_family(
+        let api_requests_total = typed(r.counter_family(
             "zigquant_api_requests_total",
             "API requests by method, route template and status code.",
             vec![method(), path(), status],
-        )?;
-        let api_latency_seconds = r.histogram_family(
+        ))?;
+        let api_latency_seconds = typed(r.histogram_family(
             "zigquant_api_latency_seconds",
             "API request latency in seconds by method and route template.",
             vec![method(), path()],
             &config.api_latency_buckets,
-        )?;
+        ))?;
         let api_connections_active = r.gauge(
             "zigquant_api_connections_active",
             "Open client connections to the API.",
         )?;
-        let exchange_connected = r.gauge_family(
+        let exchange_connected = typed(r.gauge_family(
             "zigquant_exchange_connected",
             "1 when the exchange link is connected, 0 when not.",
             vec![LabelDomain::new(
@@ -256,7 +266,7 @@ impl Catalogue {
                 config.exchanges.iter().cloned(),
                 "other",
             )],
-        )?;
+        ))?;
         let var_95 = r.gauge(
             "zigquant_var_95",
             &format!("Portfolio historical value at risk at 95%, {RISK_HELP_TAIL}"),
@@ -265,29 +275,33 @@ impl Catalogue {
             "zigquant_cvar_95",
             &format!("Portfolio conditional VaR (expected shortfall) at 95%, {RISK_HELP_TAIL}"),
         )?;
-        let alerts_total = r.counter_family(
+        let alerts_total = typed(r.counter_family(
             "zigquant_alerts_total",
             "Risk alerts raised, by level (critical, warning, info).",
             vec![LabelDomain::new(
                 "level",
-                ["critical", "warning", "info"],
+                Level::ALL.iter().map(|l| l.as_str()),
                 "other",
             )],
-        )?;
+        ))?;
         let portfolio_equity = r.gauge(
             "zigquant_portfolio_equity",
             "Portfolio mark-to-market equity in quote currency.",
         )?;
-        let market_data_last_update_timestamp_seconds = r.gauge_family(
+        let market_data_last_update_timestamp_seconds = typed(r.gauge_family(
             "zigquant_market_data_last_update_timestamp_seconds",
             "Unix time in seconds of the last market data update, by pair.",
             vec![pair()],
-        )?;
-        let order_rejections_total = r.counter_family(
+        ))?;
+        let order_rejections_total = typed(r.counter_family(
             "zigquant_order_rejections_total",
             "Orders rejected, by reason.",
-            vec![LabelDomain::new("reason", REJECTION_REASONS, "other")],
-        )?;
+            vec![LabelDomain::new(
+                "reason",
+                config.rejection_reasons.iter().cloned(),
+                "other",
+            )],
+        ))?;
         let journal_write_errors_total = r.counter(
             "zigquant_journal_write_errors_total",
             "Failed writes to the trade journal.",
@@ -296,7 +310,7 @@ impl Catalogue {
             "zigquant_engine_clock_slips_total",
             "Times the engine fell more than a second (and 4 bars) behind the wall clock and let the paced market clock slip: overload; bars then come later than the configured speed, none is skipped.",
         )?;
-        let build_info = r.gauge_family(
+        let build_info = typed(r.gauge_family(
             "zigquant_build_info",
             "Build information; the value is always 1.",
             vec![LabelDomain::new(
@@ -304,8 +318,12 @@ impl Catalogue {
                 [config.version.clone()],
                 "unknown",
             )],
-        )?;
-        build_info.get(&[&config.version]).set(1.0);
+        ))?;
+        build_info
+            .get(&BuildLabels {
+                version: Version(&config.version),
+            })
+            .set(1.0);
         r.register_process_metrics()?;
         Ok(Self {
             registry: r,

@@ -25,4 +25,7 @@ pub enum MetricsError {
     /// The product of the label domains' sizes does not fit the 64-bit series key.
     #[error("label domains of {0:?} are too large to combine")]
     TooManySeries(String),
+    /// A typed label set does not name a family's labels in order.
+    #[error("{0}")]
+    LabelSetMismatch(String),
 }

@@ -4,6 +4,7 @@
 //! * [`label`] and [`family`]: bounded label sets ([`LabelDomain`]) and labelled families
 //!   ([`Family`]); an unknown label value maps to the domain's fallback, so the number of series
 //!   is bounded by construction.
+//! * [`labels`]: typed label sets per catalogue family, so a swapped label fails to compile.
 //! * [`registry`]: the set of families a scrape encodes.
 //! * [`encoding`]: how it is written (Prometheus text 0.0.4 and OpenMetrics 1.0.0).
 //! * [`catalogue`]: the zigquant metric catalogue of docs/metrics.md.
@@ -23,6 +24,7 @@ pub mod error;
 pub mod family;
 mod hash;
 pub mod label;
+pub mod labels;
 pub mod metrics;
 pub mod process;
 pub mod registry;
@@ -32,5 +34,6 @@ pub use encoding::Format;
 pub use error::MetricsError;
 pub use family::{Family, Metric};
 pub use label::LabelDomain;
+pub use labels::{LabelKind, LabelSet, Labelled};
 pub use metrics::{Counter, Gauge, Histogram};
 pub use registry::Registry;

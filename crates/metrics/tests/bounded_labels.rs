@@ -63,32 +63,43 @@ fn catalogue_maps_unknown_routes_strategies_pairs_and_statuses() {
         ..CatalogueConfig::default()
     });
     for v in random_values(10_000) {
-        c.api_requests_total.get(&["GET", &v, &v]).inc();
-        c.api_latency_seconds.get(&[&v, &v]).observe(0.1);
-        c.trades_total.get(&[&v, &v, &v]).inc();
-        c.position_size.get(&[&v]).set(1.0);
+        c.api_requests_total.untyped().get(&["GET", &v, &v]).inc();
+        c.api_latency_seconds.untyped().get(&[&v, &v]).observe(0.1);
+        c.trades_total.untyped().get(&[&v, &v, &v]).inc();
+        c.position_size.untyped().get(&[&v]).set(1.0);
     }
     assert_eq!(c.api_requests_total.series_count(), 1);
     assert_eq!(
         c.api_requests_total
+            .untyped()
             .get(&["GET", "unmatched", "other"])
             .get(),
         10_000
     );
     assert_eq!(c.api_latency_seconds.series_count(), 1);
     assert_eq!(
-        c.api_latency_seconds.get(&["OTHER", "unmatched"]).count(),
+        c.api_latency_seconds
+            .untyped()
+            .get(&["OTHER", "unmatched"])
+            .count(),
         10_000
     );
     assert_eq!(
-        c.trades_total.get(&["other", "other", "other"]).get(),
+        c.trades_total
+            .untyped()
+            .get(&["other", "other", "other"])
+            .get(),
         10_000
     );
     assert_eq!(c.trades_total.series_count(), 1);
     assert_eq!(c.position_size.series_count(), 1);
     // Known values keep their own series; "manual" is always a strategy.
-    c.trades_total.get(&["manual", "BTC-USDT", "sell"]).inc();
+    c.trades_total
+        .untyped()
+        .get(&["manual", "BTC-USDT", "sell"])
+        .inc();
     c.api_requests_total
+        .untyped()
         .get(&["POST", "/api/v1/orders", "201"])
         .inc();
     assert_eq!(c.trades_total.series_count(), 2);

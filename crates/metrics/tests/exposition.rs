@@ -71,12 +71,16 @@ fn populated() -> Catalogue {
         strategies: vec!["sma".into()],
         pairs: vec!["BTC-USDT".into()],
         exchanges: vec!["paper".into()],
+        rejection_reasons: vec!["risk_limit".into()],
         routes: vec!["/api/v1/orders".into()],
         version: "1.2.3".into(),
         ..CatalogueConfig::default()
     });
-    c.trades_total.get(&["sma", "BTC-USDT", "buy"]).inc();
-    c.trade_pnl.get(&["sma", "BTC-USDT"]).set(1.0);
+    c.trades_total
+        .untyped()
+        .get(&["sma", "BTC-USDT", "buy"])
+        .inc();
+    c.trade_pnl.untyped().get(&["sma", "BTC-USDT"]).set(1.0);
     for f in [
         &c.win_rate,
         &c.sharpe_ratio,
@@ -84,23 +88,29 @@ fn populated() -> Catalogue {
         &c.strategy_equity,
         &c.strategy_running,
     ] {
-        f.get(&["sma"]).set(1.0);
+        f.untyped().get(&["sma"]).set(1.0);
     }
-    c.orders_total.get(&["filled"]).inc();
-    c.position_size.get(&["BTC-USDT"]).set(1.0);
-    c.position_pnl.get(&["BTC-USDT"]).set(1.0);
+    c.orders_total.untyped().get(&["filled"]).inc();
+    c.position_size.untyped().get(&["BTC-USDT"]).set(1.0);
+    c.position_pnl.untyped().get(&["BTC-USDT"]).set(1.0);
     c.market_data_last_update_timestamp_seconds
+        .untyped()
         .get(&["BTC-USDT"])
         .set(1.0);
     c.api_requests_total
+        .untyped()
         .get(&["GET", "/api/v1/orders", "200"])
         .inc();
     c.api_latency_seconds
+        .untyped()
         .get(&["GET", "/api/v1/orders"])
         .observe(0.01);
-    c.exchange_connected.get(&["paper"]).set(1.0);
-    c.alerts_total.get(&["info"]).inc();
-    c.order_rejections_total.get(&["risk_limit"]).inc();
+    c.exchange_connected.untyped().get(&["paper"]).set(1.0);
+    c.alerts_total.untyped().get(&["info"]).inc();
+    c.order_rejections_total
+        .untyped()
+        .get(&["risk_limit"])
+        .inc();
     c
 }
 
@@ -200,9 +210,12 @@ fn openmetrics_names_counters_without_total_adds_units_and_ends_with_eof() {
 #[test]
 fn nan_and_infinities_are_spelled_as_prometheus_does() {
     let c = populated();
-    c.sharpe_ratio.get(&["sma"]).set(f64::NAN);
-    c.calmar_ratio.get(&["sma"]).set(f64::INFINITY);
-    c.position_pnl.get(&["BTC-USDT"]).set(f64::NEG_INFINITY);
+    c.sharpe_ratio.untyped().get(&["sma"]).set(f64::NAN);
+    c.calmar_ratio.untyped().get(&["sma"]).set(f64::INFINITY);
+    c.position_pnl
+        .untyped()
+        .get(&["BTC-USDT"])
+        .set(f64::NEG_INFINITY);
     for f in [Format::Text, Format::OpenMetrics] {
         let t = encode(&c, f);
         assert!(t.contains("zigquant_sharpe_ratio{strategy=\"sma\"} NaN\n"));
@@ -242,7 +255,10 @@ fn histogram_buckets_include_the_story_bounds_and_are_configurable() {
     };
     assert!(Catalogue::try_new(bad.clone()).is_err());
     let c = Catalogue::new(bad);
-    assert_eq!(c.api_latency_seconds.get(&["GET", "x"]).bounds(), &d[..]);
+    assert_eq!(
+        c.api_latency_seconds.untyped().get(&["GET", "x"]).bounds(),
+        &d[..]
+    );
 }
 
 #[test]

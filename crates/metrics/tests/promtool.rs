@@ -24,44 +24,54 @@ fn full_catalogue() -> Catalogue {
         strategies: vec!["sma_cross".into(), "mean \"reversion\"".into()],
         pairs: vec!["BTC-USDT".into(), "ETH-USDT".into()],
         exchanges: vec!["paper".into()],
+        rejection_reasons: vec!["risk_limit".into()],
         routes: vec!["/api/v1/orders".into(), "/api/v1/orders/{id}".into()],
         ..CatalogueConfig::default()
     });
     for s in ["sma_cross", "mean \"reversion\"", "manual"] {
         for p in ["BTC-USDT", "ETH-USDT"] {
-            c.trades_total.get(&[s, p, "buy"]).inc();
-            c.trades_total.get(&[s, p, "sell"]).inc_by(2);
-            c.trade_pnl.get(&[s, p]).set(-12.5);
+            c.trades_total.untyped().get(&[s, p, "buy"]).inc();
+            c.trades_total.untyped().get(&[s, p, "sell"]).inc_by(2);
+            c.trade_pnl.untyped().get(&[s, p]).set(-12.5);
         }
-        c.win_rate.get(&[s]).set(0.5);
-        c.sharpe_ratio.get(&[s]).set(f64::NAN);
-        c.calmar_ratio.get(&[s]).set(f64::INFINITY);
-        c.strategy_equity.get(&[s]).set(10_000.0);
-        c.strategy_running.get(&[s]).set(1.0);
+        c.win_rate.untyped().get(&[s]).set(0.5);
+        c.sharpe_ratio.untyped().get(&[s]).set(f64::NAN);
+        c.calmar_ratio.untyped().get(&[s]).set(f64::INFINITY);
+        c.strategy_equity.untyped().get(&[s]).set(10_000.0);
+        c.strategy_running.untyped().get(&[s]).set(1.0);
     }
     for st in ["filled", "cancelled", "rejected"] {
-        c.orders_total.get(&[st]).inc();
+        c.orders_total.untyped().get(&[st]).inc();
     }
     c.order_latency_seconds.observe(0.02);
     for p in ["BTC-USDT", "ETH-USDT", "unknown"] {
-        c.position_size.get(&[p]).set(-0.25);
-        c.position_pnl.get(&[p]).set(f64::NEG_INFINITY);
+        c.position_size.untyped().get(&[p]).set(-0.25);
+        c.position_pnl.untyped().get(&[p]).set(f64::NEG_INFINITY);
         c.market_data_last_update_timestamp_seconds
+            .untyped()
             .get(&[p])
             .set(1.7e9);
     }
     c.api_requests_total
+        .untyped()
         .get(&["GET", "/api/v1/orders", "200"])
         .inc();
-    c.api_requests_total.get(&["BREW", "/coffee", "418"]).inc();
+    c.api_requests_total
+        .untyped()
+        .get(&["BREW", "/coffee", "418"])
+        .inc();
     c.api_latency_seconds
+        .untyped()
         .get(&["GET", "/api/v1/orders/{id}"])
         .observe(0.3);
-    c.exchange_connected.get(&["paper"]).set(1.0);
+    c.exchange_connected.untyped().get(&["paper"]).set(1.0);
     for l in ["critical", "warning", "info"] {
-        c.alerts_total.get(&[l]).inc();
+        c.alerts_total.untyped().get(&[l]).inc();
     }
-    c.order_rejections_total.get(&["risk_limit"]).inc();
+    c.order_rejections_total
+        .untyped()
+        .get(&["risk_limit"])
+        .inc();
     c.journal_write_errors_total.inc();
     c
 }

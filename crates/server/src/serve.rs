@@ -17,7 +17,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 
-use zigquant_engine::Engine;
+use zigquant_engine::{Engine, RejectReason};
 use zigquant_metrics::{Catalogue, CatalogueConfig};
 
 use crate::api::{self, AppState};
@@ -98,6 +98,10 @@ pub fn catalogue_for(config: &Config) -> Result<Catalogue, zigquant_metrics::Met
         pairs: config.engine.pair_names(),
         exchanges: config.engine.exchange_names(),
         routes: api::route_templates(),
+        rejection_reasons: RejectReason::ALL
+            .iter()
+            .map(|r| r.as_str().to_string())
+            .collect(),
         order_latency_buckets: config.metrics.order_latency_buckets.clone(),
         api_latency_buckets: config.metrics.api_latency_buckets.clone(),
         version: env!("CARGO_PKG_VERSION").to_string(),

@@ -6,8 +6,59 @@
 
 use std::sync::Arc;
 
-use zigquant_engine::{EngineEvent, EventSink};
+use zigquant_engine::{AlertLevel, EngineEvent, EventSink, OrderSide, OrderStatus};
+use zigquant_metrics::labels::{
+    AlertLabels, Exchange, ExchangeLabels, Level, OrderStatusLabels, Pair, PairLabels, Reason,
+    RejectionLabels, Side, Strategy, StrategyLabels, StrategyPairLabels, TerminalStatus,
+    TradeLabels,
+};
 use zigquant_metrics::Catalogue;
+
+fn side(s: OrderSide) -> Side {
+    match s {
+        OrderSide::Buy => Side::Buy,
+        OrderSide::Sell => Side::Sell,
+    }
+}
+
+/// The `status` label of a terminal order (`None` for `open`, which is never counted).
+fn terminal(s: OrderStatus) -> Option<OrderStatusLabels> {
+    let status = match s {
+        OrderStatus::Filled => TerminalStatus::Filled,
+        OrderStatus::Cancelled => TerminalStatus::Cancelled,
+        OrderStatus::Rejected => TerminalStatus::Rejected,
+        OrderStatus::Open => return None,
+    };
+    Some(OrderStatusLabels { status })
+}
+
+fn alert(l: AlertLevel) -> AlertLabels {
+    AlertLabels {
+        level: match l {
+            AlertLevel::Critical => Level::Critical,
+            AlertLevel::Warning => Level::Warning,
+            AlertLevel::Info => Level::Info,
+        },
+    }
+}
+
+fn trade<'a>(strategy: &'a str, pair: &'a str, s: OrderSide) -> TradeLabels<'a> {
+    TradeLabels {
+        strategy: Strategy(strategy),
+        pair: Pair(pair),
+        side: side(s),
+    }
+}
+
+fn of_strategy(strategy: &str) -> StrategyLabels<'_> {
+    StrategyLabels {
+        strategy: Strategy(strategy),
+    }
+}
+
+fn of_pair(pair: &str) -> PairLabels<'_> {
+    PairLabels { pair: Pair(pair) }
+}
 
 /// Updates the catalogue from engine events.
 pub struct MetricsSink {
@@ -28,18 +79,21 @@ impl EventSink for MetricsSink {
             EngineEvent::Restored(totals) => {
                 // Lifetime counters continue from the journal (docs/metrics.md).
                 for (strategy, pair, side, n) in &totals.fills {
-                    c.trades_total
-                        .get(&[strategy, pair, side.as_str()])
-                        .inc_by(*n);
+                    c.trades_total.get(&trade(strategy, pair, *side)).inc_by(*n);
                 }
                 for (status, n) in &totals.orders {
-                    c.orders_total.get(&[status.as_str()]).inc_by(*n);
+                    if let Some(l) = terminal(*status) {
+                        c.orders_total.get(&l).inc_by(*n);
+                    }
                 }
                 for (level, n) in &totals.alerts {
-                    c.alerts_total.get(&[level.as_str()]).inc_by(*n);
+                    c.alerts_total.get(&alert(*level)).inc_by(*n);
                 }
                 for (reason, n) in &totals.rejections {
-                    c.order_rejections_total.get(&[reason.as_str()]).inc_by(*n);
+                    let reason = Reason(reason.as_str());
+                    c.order_rejections_total
+                        .get(&RejectionLabels { reason })
+                        .inc_by(*n);
                 }
             }
             EngineEvent::Fill {
@@ -47,14 +101,19 @@ impl EventSink for MetricsSink {
                 pair,
                 side,
                 ..
-            } => c.trades_total.get(&[strategy, pair, side.as_str()]).inc(),
+            } => c.trades_total.get(&trade(strategy, pair, *side)).inc(),
             EngineEvent::OrderAcknowledged { latency_seconds } => {
                 c.order_latency_seconds.observe(*latency_seconds)
             }
             EngineEvent::OrderFinished { status, reason } => {
-                c.orders_total.get(&[status.as_str()]).inc();
+                if let Some(l) = terminal(*status) {
+                    c.orders_total.get(&l).inc();
+                }
                 if let Some(reason) = reason {
-                    c.order_rejections_total.get(&[reason.as_str()]).inc();
+                    let reason = Reason(reason.as_str());
+                    c.order_rejections_total
+                        .get(&RejectionLabels { reason })
+                        .inc();
                 }
             }
             EngineEvent::OrdersActive(n) => c.orders_active.set(*n as f64),
@@ -63,8 +122,8 @@ impl EventSink for MetricsSink {
                 size,
                 unrealized_pnl,
             } => {
-                c.position_size.get(&[pair]).set(*size);
-                c.position_pnl.get(&[pair]).set(*unrealized_pnl);
+                c.position_size.get(&of_pair(pair)).set(*size);
+                c.position_pnl.get(&of_pair(pair)).set(*unrealized_pnl);
             }
             EngineEvent::PositionCount(n) => c.position_count.set(*n as f64),
             EngineEvent::StrategyStats {
@@ -76,12 +135,17 @@ impl EventSink for MetricsSink {
                 equity,
             } => {
                 for (pair, pnl) in realized_pnl_by_pair {
-                    c.trade_pnl.get(&[strategy, pair]).set(*pnl);
+                    let labels = StrategyPairLabels {
+                        strategy: Strategy(strategy),
+                        pair: Pair(pair),
+                    };
+                    c.trade_pnl.get(&labels).set(*pnl);
                 }
-                c.win_rate.get(&[strategy]).set(*win_rate);
-                c.sharpe_ratio.get(&[strategy]).set(*sharpe);
-                c.calmar_ratio.get(&[strategy]).set(*calmar);
-                c.strategy_equity.get(&[strategy]).set(*equity);
+                let labels = of_strategy(strategy);
+                c.win_rate.get(&labels).set(*win_rate);
+                c.sharpe_ratio.get(&labels).set(*sharpe);
+                c.calmar_ratio.get(&labels).set(*calmar);
+                c.strategy_equity.get(&labels).set(*equity);
             }
             EngineEvent::PortfolioStats {
                 equity,
@@ -99,18 +163,20 @@ impl EventSink for MetricsSink {
                 connected,
             } => c
                 .exchange_connected
-                .get(&[exchange])
+                .get(&ExchangeLabels {
+                    exchange: Exchange(exchange),
+                })
                 .set(if *connected { 1.0 } else { 0.0 }),
-            EngineEvent::RiskAlert { level, .. } => c.alerts_total.get(&[level.as_str()]).inc(),
+            EngineEvent::RiskAlert { level, .. } => c.alerts_total.get(&alert(*level)).inc(),
             EngineEvent::MarketData {
                 pair, wall_time_ms, ..
             } => c
                 .market_data_last_update_timestamp_seconds
-                .get(&[pair])
+                .get(&of_pair(pair))
                 .set(*wall_time_ms as f64 / 1000.0),
             EngineEvent::StrategyState { strategy, running } => c
                 .strategy_running
-                .get(&[strategy])
+                .get(&of_strategy(strategy))
                 .set(if *running { 1.0 } else { 0.0 }),
             EngineEvent::JournalError { .. } => c.journal_write_errors_total.inc(),
             EngineEvent::ClockSlipped => c.engine_clock_slips_total.inc(),

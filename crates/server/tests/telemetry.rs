@@ -33,6 +33,7 @@ impl EventSink for Watcher {
         let counter = self
             .catalogue
             .trades_total
+            .untyped()
             .get(&[strategy, pair, side.as_str()]);
         let before = counter.get();
         let start = Instant::now();

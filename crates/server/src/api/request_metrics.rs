@@ -21,6 +21,7 @@ use axum::http::{Method, Request, StatusCode};
 use axum::response::Response;
 use tower::{Layer, Service};
 use zigquant_metrics::clock::{clock, TickClock, Ticks};
+use zigquant_metrics::labels as label;
 use zigquant_metrics::{Catalogue, Counter, Histogram, LabelDomain};
 
 /// Distinct statuses per method and route whose counters are kept; a route answering more
@@ -212,7 +213,12 @@ impl RequestSeries {
         let resolve = || {
             let (method, path) = self.labels(slot);
             let family = &self.catalogue.api_requests_total;
-            (status, family.get(&[method, path, status.as_str()]))
+            let labels = label::RequestLabels {
+                method: label::Method(method),
+                path: label::Path(path),
+                status: label::HttpStatus(status.as_str()),
+            };
+            (status, family.get(&labels))
         };
         match handles
             .requests
@@ -227,7 +233,11 @@ impl RequestSeries {
             .latency
             .get_or_init(|| {
                 let (method, path) = self.labels(slot);
-                self.catalogue.api_latency_seconds.get(&[method, path])
+                let labels = label::RouteLabels {
+                    method: label::Method(method),
+                    path: label::Path(path),
+                };
+                self.catalogue.api_latency_seconds.get(&labels)
             })
             .observe(elapsed_seconds);
     }

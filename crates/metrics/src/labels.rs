@@ -1,0 +1,282 @@
+//! Typed label sets for the catalogue's families, as prometheus-client does with
+//! `EncodeLabelSet`: each family takes one struct whose fields are typed per label (a
+//! [`Strategy`] is not a [`Pair`]; closed sets such as [`Side`] are enums), so a missing, extra
+//! or swapped label is a compile error instead of a value silently mapped to `other`.
+//!
+//! A [`Labelled`] family checks at construction that its struct's label names equal its
+//! domains, in order.
+//!
+//! ```
+//! use zigquant_metrics::labels::{Pair, Strategy, StrategyPairLabels};
+//! use zigquant_metrics::{Catalogue, CatalogueConfig};
+//! let c = Catalogue::new(CatalogueConfig::default());
+//! let labels = StrategyPairLabels { strategy: Strategy("sma"), pair: Pair("BTC-USDT") };
+//! c.trade_pnl.get(&labels).set(1.0);
+//! ```
+//!
+//! A swapped label does not compile:
+//!
+//! ```compile_fail
+//! use zigquant_metrics::labels::{Pair, Strategy, StrategyPairLabels};
+//! let labels = StrategyPairLabels { strategy: Pair("BTC-USDT"), pair: Strategy("sma") };
+//! ```
+//!
+//! Nor does a label set of another family:
+//!
+//! ```compile_fail
+//! use zigquant_metrics::labels::{Strategy, StrategyLabels};
+//! use zigquant_metrics::{Catalogue, CatalogueConfig};
+//! let c = Catalogue::new(CatalogueConfig::default());
+//! c.trade_pnl.get(&StrategyLabels { strategy: Strategy("sma") });
+//! ```
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use crate::{Family, LabelDomain, Metric, MetricsError};
+
+/// A set of label values, in the order of [`LabelSet::NAMES`].
+pub trait LabelSet {
+    /// Label names, in order.
+    const NAMES: &'static [&'static str];
+    /// Calls `f` with the values, in order (no allocation).
+    fn with_values<R>(&self, f: impl FnOnce(&[&str]) -> R) -> R;
+}
+
+/// Names a label set type independently of the lifetime of its values, so a family can store
+/// it: `TradeLabels<'static>` is the kind of every `TradeLabels<'a>`.
+pub trait LabelKind {
+    /// The label set with values borrowed for `'a`.
+    type Set<'a>: LabelSet;
+}
+
+/// A family whose series are addressed by a typed label set of kind `L`.
+pub struct Labelled<L, M: Metric> {
+    family: Family<M>,
+    _labels: PhantomData<fn(&L)>,
+}
+
+impl<L, M: Metric> std::fmt::Debug for Labelled<L, M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Labelled")
+            .field("name", &self.family.name())
+            .finish()
+    }
+}
+
+impl<L: LabelKind, M: Metric> Labelled<L, M> {
+    /// Wraps `family`, checking that `L` names its labels in order.
+    pub fn new(family: Family<M>) -> Result<Self, MetricsError> {
+        let names: Vec<&str> = family.domains().iter().map(LabelDomain::name).collect();
+        let typed = <L::Set<'static> as LabelSet>::NAMES;
+        if names != typed {
+            return Err(MetricsError::LabelSetMismatch(format!(
+                "{}: typed labels {typed:?} do not match the family's {names:?}",
+                family.name(),
+            )));
+        }
+        Ok(Self {
+            family,
+            _labels: PhantomData,
+        })
+    }
+
+    /// The series for these labels (unknown values map to their domain's fallback).
+    #[inline]
+    pub fn get(&self, labels: &L::Set<'_>) -> Arc<M> {
+        labels.with_values(|v| self.family.get(v))
+    }
+
+    /// The label domains, in label order.
+    pub fn domains(&self) -> &[LabelDomain] {
+        self.family.domains()
+    }
+
+    /// Number of series created so far.
+    pub fn series_count(&self) -> usize {
+        self.family.series_count()
+    }
+
+    /// The untyped family underneath (exposition tests feed it arbitrary strings).
+    pub fn untyped(&self) -> &Family<M> {
+        &self.family
+    }
+}
+
+macro_rules! label_value {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub struct $name<'a>(pub &'a str);
+    };
+}
+
+label_value!(
+    /// A `strategy` label value.
+    Strategy
+);
+label_value!(
+    /// A `pair` label value.
+    Pair
+);
+label_value!(
+    /// An `exchange` label value.
+    Exchange
+);
+label_value!(
+    /// A `method` label value (HTTP method).
+    Method
+);
+label_value!(
+    /// A `path` label value (route template).
+    Path
+);
+label_value!(
+    /// A `status` label value (HTTP status code).
+    HttpStatus
+);
+label_value!(
+    /// A `reason` label value (order rejection reason; the domain is the engine's list).
+    Reason
+);
+label_value!(
+    /// A `version` label value.
+    Version
+);
+
+macro_rules! closed_set {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum $name { $($(#[$vdoc])* $variant),+ }
+
+        impl $name {
+            /// Every value, in export order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The label value.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+    };
+}
+
+closed_set!(
+    /// The `side` of a fill.
+    Side { /// Bought.
+    Buy => "buy", /// Sold.
+    Sell => "sell" }
+);
+closed_set!(
+    /// The terminal `status` of an order.
+    TerminalStatus { /// Filled.
+    Filled => "filled", /// Cancelled.
+    Cancelled => "cancelled", /// Rejected.
+    Rejected => "rejected" }
+);
+closed_set!(
+    /// The `level` of a risk alert.
+    Level { /// Needs action now.
+    Critical => "critical", /// Needs attention.
+    Warning => "warning", /// Notable, harmless.
+    Info => "info" }
+);
+
+macro_rules! label_set {
+    ($(#[$doc:meta])* $name:ident <$lt:lifetime> { $($field:ident : $ty:ty => $label:literal, $get:expr);+ $(;)? }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub struct $name<$lt> { $(#[doc = concat!("The `", $label, "` label.")] pub $field: $ty),+ }
+
+        impl LabelKind for $name<'static> {
+            type Set<'x> = $name<'x>;
+        }
+
+        impl<$lt> LabelSet for $name<$lt> {
+            const NAMES: &'static [&'static str] = &[$($label),+];
+            #[inline]
+            fn with_values<R>(&self, f: impl FnOnce(&[&str]) -> R) -> R {
+                #[allow(clippy::redundant_closure_call)]
+                f(&[$(($get)(&self.$field)),+])
+            }
+        }
+    };
+    ($(#[$doc:meta])* $name:ident { $($field:ident : $ty:ty => $label:literal, $get:expr);+ $(;)? }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub struct $name { $(#[doc = concat!("The `", $label, "` label.")] pub $field: $ty),+ }
+
+        impl LabelKind for $name {
+            type Set<'x> = $name;
+        }
+
+        impl LabelSet for $name {
+            const NAMES: &'static [&'static str] = &[$($label),+];
+            #[inline]
+            fn with_values<R>(&self, f: impl FnOnce(&[&str]) -> R) -> R {
+                #[allow(clippy::redundant_closure_call)]
+                f(&[$(($get)(&self.$field)),+])
+            }
+        }
+    };
+}
+
+label_set!(
+    /// `zigquant_trades_total`.
+    TradeLabels<'a> {
+        strategy: Strategy<'a> => "strategy", |v: &Strategy<'a>| v.0;
+        pair: Pair<'a> => "pair", |v: &Pair<'a>| v.0;
+        side: Side => "side", |v: &Side| v.as_str();
+    }
+);
+label_set!(
+    /// `zigquant_trade_pnl`.
+    StrategyPairLabels<'a> {
+        strategy: Strategy<'a> => "strategy", |v: &Strategy<'a>| v.0;
+        pair: Pair<'a> => "pair", |v: &Pair<'a>| v.0;
+    }
+);
+label_set!(
+    /// Per-strategy gauges (win rate, Sharpe, Calmar, equity, running).
+    StrategyLabels<'a> { strategy: Strategy<'a> => "strategy", |v: &Strategy<'a>| v.0 }
+);
+label_set!(
+    /// Per-pair gauges (position size and PnL, market data time).
+    PairLabels<'a> { pair: Pair<'a> => "pair", |v: &Pair<'a>| v.0 }
+);
+label_set!(
+    /// `zigquant_orders_total`.
+    OrderStatusLabels { status: TerminalStatus => "status", |v: &TerminalStatus| v.as_str() }
+);
+label_set!(
+    /// `zigquant_api_requests_total`.
+    RequestLabels<'a> {
+        method: Method<'a> => "method", |v: &Method<'a>| v.0;
+        path: Path<'a> => "path", |v: &Path<'a>| v.0;
+        status: HttpStatus<'a> => "status", |v: &HttpStatus<'a>| v.0;
+    }
+);
+label_set!(
+    /// `zigquant_api_latency_seconds`.
+    RouteLabels<'a> {
+        method: Method<'a> => "method", |v: &Method<'a>| v.0;
+        path: Path<'a> => "path", |v: &Path<'a>| v.0;
+    }
+);
+label_set!(
+    /// `zigquant_exchange_connected`.
+    ExchangeLabels<'a> { exchange: Exchange<'a> => "exchange", |v: &Exchange<'a>| v.0 }
+);
+label_set!(
+    /// `zigquant_alerts_total`.
+    AlertLabels { level: Level => "level", |v: &Level| v.as_str() }
+);
+label_set!(
+    /// `zigquant_order_rejections_total`.
+    RejectionLabels<'a> { reason: Reason<'a> => "reason", |v: &Reason<'a>| v.0 }
+);
+label_set!(
+    /// `zigquant_build_info`.
+    BuildLabels<'a> { version: Version<'a> => "version", |v: &Version<'a>| v.0 }
+);
