@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use crate::labels::{
-    AlertLabels, BuildLabels, ExchangeLabels, Level, OrderStatusLabels, PairLabels,
-    RejectionLabels, RequestLabels, RouteLabels, StrategyLabels, StrategyPairLabels,
-    TerminalStatus, TradeLabels, Version,
+    AlertLabels, AuthFailureLabels, AuthFailureReason, BuildLabels, ExchangeLabels, Level, Limit,
+    LimitLabels, OrderStatusLabels, PairLabels, RejectionLabels, RequestLabels, RouteLabels,
+    StrategyLabels, StrategyPairLabels, TerminalStatus, TradeLabels, Version,
 };
 use crate::{
     Counter, Format, Gauge, Histogram, LabelDomain, LabelKind, Labelled, Metric, MetricsError,
@@ -123,6 +123,10 @@ pub struct Catalogue {
     pub engine_clock_slips_total: Arc<Counter>,
     /// `zigquant_build_info{version}`: always 1.
     pub build_info: Labelled<BuildLabels<'static>, Gauge>,
+    /// `zigquant_api_auth_failures_total{reason}`: failed or throttled authentications.
+    pub api_auth_failures_total: Labelled<AuthFailureLabels, Counter>,
+    /// `zigquant_api_limited_total{limit}`: requests and connections refused by a limit.
+    pub api_limited_total: Labelled<LimitLabels, Counter>,
 }
 
 impl std::fmt::Debug for Catalogue {
@@ -324,6 +328,31 @@ impl Catalogue {
                 version: Version(&config.version),
             })
             .set(1.0);
+        let api_auth_failures_total = typed(r.counter_family(
+            "zigquant_api_auth_failures_total",
+            "Failed authentications on /api/v1 and /metrics, by reason (missing, malformed, invalid_key, invalid_basic_auth, throttled: refused unchecked after too many failures from the address).",
+            vec![LabelDomain::new(
+                "reason",
+                AuthFailureReason::ALL.iter().map(|r| r.as_str()),
+                "other",
+            )],
+        ))?;
+        let api_limited_total = typed(r.counter_family(
+            "zigquant_api_limited_total",
+            "Requests (429) and connections (503) refused by a per-address or server-wide limit, by limit (request_rate, connections, server_rate).",
+            vec![LabelDomain::new(
+                "limit",
+                Limit::ALL.iter().map(|l| l.as_str()),
+                "other",
+            )],
+        ))?;
+        // Every series from the start, so the first failure is an increase Prometheus can see.
+        for &reason in AuthFailureReason::ALL {
+            api_auth_failures_total.get(&AuthFailureLabels { reason });
+        }
+        for &limit in Limit::ALL {
+            api_limited_total.get(&LimitLabels { limit });
+        }
         r.register_process_metrics()?;
         Ok(Self {
             registry: r,
@@ -354,6 +383,8 @@ impl Catalogue {
             journal_write_errors_total,
             engine_clock_slips_total,
             build_info,
+            api_auth_failures_total,
+            api_limited_total,
         })
     }
 

@@ -1,92 +1,254 @@
-//! Bearer-key authentication for `/api/v1` and the optional `/metrics` token.
+//! Who may call `/api/v1` (and `/metrics` when it has a token): bearer keys, compared in
+//! constant time, known to the rest of the service only by their names.
+//!
+//! Keys come from two places: the configuration (`[api] keys`, `ZQ_API_KEY`), hashed in memory
+//! at start, and the hashed store in the data dir ([`crate::keys`]), which a watcher thread
+//! re-reads within [`STORE_POLL`] of `zigquant keys add` or `revoke`, without a restart.
 
-use std::io::Read;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::time::{Duration, Instant};
 
-/// The file, inside the data dir, that holds the key zigquant generated for itself.
+use crate::keys::{random_key, unix_now, HashedKey, KeyName, KeyStore, KeyStoreError};
+
+/// The plain-text hand-over file of the key generated on first start (mode 0600). The server
+/// authenticates against the key's hash only; the file is there so `cat data/api_key` works and
+/// may be deleted once the key is copied. Older versions kept their key here; such a file is
+/// migrated into the store on start.
 pub const GENERATED_KEY_FILE: &str = "api_key";
+
+/// The store name of the key generated on first start (or migrated from [`GENERATED_KEY_FILE`]).
+pub const GENERATED_KEY_NAME: &str = "generated";
+
+/// How often the server looks for store changes made by `zigquant keys` (well under a second).
+pub const STORE_POLL: Duration = Duration::from_millis(100);
+
+/// How often last-use times are written back to the store.
+const LAST_USED_FLUSH: Duration = Duration::from_secs(5);
 
 /// The set of bearer keys the API accepts.
 #[derive(Clone)]
 pub struct ApiKeys {
-    keys: Vec<Vec<u8>>,
+    inner: Arc<KeysInner>,
+}
+
+struct KeysInner {
+    /// Keys from the configuration, hashed at start.
+    configured: Vec<HashedKey>,
+    /// Keys of the store, replaced whole when the store changes.
+    stored: RwLock<Arc<Vec<HashedKey>>>,
+    /// Last use per stored key since the last flush.
+    used: Mutex<HashMap<KeyName, i64>>,
 }
 
 impl std::fmt::Debug for ApiKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Keys never reach logs, not even through Debug.
-        write!(f, "ApiKeys({} keys)", self.keys.len())
+        write!(
+            f,
+            "ApiKeys({} configured, {} stored)",
+            self.inner.configured.len(),
+            self.stored().len()
+        )
     }
 }
 
-/// Where the accepted keys came from, for the start-up message (never the key itself).
+/// Where the accepted keys came from, for the start-up message (never a key).
+#[derive(Debug, PartialEq, Eq)]
 pub enum KeySource {
-    /// From config or `ZQ_API_KEY`.
+    /// Only from config or `ZQ_API_KEY` (plus whatever the store holds).
     Configured,
-    /// Generated now, or earlier, and stored in this file.
-    File {
-        /// The key file.
+    /// The store already held keys.
+    Stored {
+        /// How many.
+        count: usize,
+    },
+    /// Generated now: hashed into the store as [`GENERATED_KEY_NAME`], handed over in this file.
+    Generated {
+        /// The hand-over file.
         path: PathBuf,
-        /// True when this start created it.
-        created: bool,
+    },
+    /// A plain key file of an older version was hashed into the store as [`GENERATED_KEY_NAME`].
+    Migrated {
+        /// The old file (left in place: scripts may read it; deleting it is safe).
+        path: PathBuf,
     },
 }
 
 impl ApiKeys {
-    /// Keys given explicitly.
+    /// Exactly these keys, no store (tests and benchmarks).
     pub fn new(keys: impl IntoIterator<Item = String>) -> Self {
+        Self::with_configured(keys.into_iter().collect::<Vec<_>>().as_slice())
+    }
+
+    fn with_configured(configured: &[String]) -> Self {
+        let configured = configured
+            .iter()
+            .enumerate()
+            .filter_map(|(i, key)| {
+                HashedKey::new(KeyName::internal(format!("configured-{i}")), key.as_bytes()).ok()
+            })
+            .collect();
         Self {
-            keys: keys.into_iter().map(String::into_bytes).collect(),
+            inner: Arc::new(KeysInner {
+                configured,
+                stored: RwLock::new(Arc::new(Vec::new())),
+                used: Mutex::new(HashMap::new()),
+            }),
         }
     }
 
-    /// The configured keys, or the data dir's generated key (created with mode 0600 when absent).
-    pub fn load_or_create(
+    /// The configured keys plus the data dir's store, which is watched for changes from now on.
+    /// With no key anywhere, one is generated (hashed into the store, handed over in
+    /// [`GENERATED_KEY_FILE`], mode 0600); a plain [`GENERATED_KEY_FILE`] of an older version is
+    /// hashed into the store.
+    pub fn open(
         configured: &[String],
         data_dir: &Path,
-    ) -> std::io::Result<(Self, KeySource)> {
-        if !configured.is_empty() {
-            return Ok((Self::new(configured.iter().cloned()), KeySource::Configured));
-        }
-        let path = data_dir.join(GENERATED_KEY_FILE);
-        if path.exists() {
-            let text = std::fs::read_to_string(&path)?;
-            let key = text.trim();
-            if key.is_empty() {
-                return Err(std::io::Error::other(format!(
-                    "{} exists but holds no key; delete it to have a new one generated",
-                    path.display()
-                )));
+    ) -> Result<(Self, KeySource), KeyStoreError> {
+        let store = KeyStore::open(data_dir)?;
+        let plain_file = data_dir.join(GENERATED_KEY_FILE);
+        let mut source = KeySource::Configured;
+        if let Some(old_key) = read_plain_key(&plain_file) {
+            let stored = store.hashed_keys()?;
+            if !stored.iter().any(|k| k.matches(old_key.as_bytes())) {
+                let name = free_name(&store, GENERATED_KEY_NAME)?;
+                store.insert(&HashedKey::new(name, old_key.as_bytes())?)?;
+                source = KeySource::Migrated { path: plain_file };
             }
-            return Ok((
-                Self::new([key.to_string()]),
-                KeySource::File {
-                    path,
-                    created: false,
-                },
-            ));
+        } else if configured.is_empty() && store.is_empty()? {
+            let key = random_key()?;
+            let name = KeyName::internal(GENERATED_KEY_NAME.to_string());
+            store.insert(&HashedKey::new(name, key.as_bytes())?)?;
+            write_private(&plain_file, &key).map_err(|source| KeyStoreError::Io {
+                what: format!("cannot write {}", plain_file.display()),
+                source,
+            })?;
+            source = KeySource::Generated { path: plain_file };
         }
-        let key = random_key()?;
-        write_private(&path, &key)?;
-        Ok((
-            Self::new([key]),
-            KeySource::File {
-                path,
-                created: true,
-            },
-        ))
+        let keys = Self::with_configured(configured);
+        let stored = store.hashed_keys()?;
+        if source == KeySource::Configured && !stored.is_empty() {
+            source = KeySource::Stored {
+                count: stored.len(),
+            };
+        }
+        *keys.inner.stored.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(stored);
+        let weak = Arc::downgrade(&keys.inner);
+        std::thread::Builder::new()
+            .name("zq-keys".into())
+            .spawn(move || watch_store(store, weak))
+            .map_err(|source| KeyStoreError::Io {
+                what: "cannot start the key store watcher".into(),
+                source,
+            })?;
+        Ok((keys, source))
     }
 
-    /// True when `authorization` is `Bearer <one of the keys>`; compared in constant time.
-    pub fn accepts(&self, authorization: Option<&[u8]>) -> bool {
-        let Some(presented) = authorization.and_then(bearer_token) else {
-            return false;
-        };
-        let mut ok = false;
-        for key in &self.keys {
-            ok |= constant_time_eq(presented, key);
+    fn stored(&self) -> Arc<Vec<HashedKey>> {
+        self.inner
+            .stored
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The name of the key `presented` is, if any. Every key is compared, in constant time, so
+    /// the time taken says neither whether nor which key matched.
+    pub fn authenticate(&self, presented: &[u8]) -> Option<KeyName> {
+        let stored = self.stored();
+        let mut found: Option<&HashedKey> = None;
+        for key in self.inner.configured.iter().chain(stored.iter()) {
+            if key.matches(presented) && found.is_none() {
+                found = Some(key);
+            }
         }
-        ok
+        let key = found?;
+        if stored.iter().any(|k| std::ptr::eq(k, key)) {
+            self.inner
+                .used
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(key.name.clone(), unix_now());
+        }
+        Some(key.name.clone())
+    }
+
+    /// True when `authorization` is `Bearer <one of the keys>`.
+    pub fn accepts(&self, authorization: Option<&[u8]>) -> bool {
+        authorization
+            .and_then(bearer_token)
+            .and_then(|token| self.authenticate(token))
+            .is_some()
+    }
+}
+
+/// The watcher thread: reloads the store when another process changed it, writes last-use
+/// times back, and ends when the service drops its keys.
+fn watch_store(mut store: KeyStore, keys: Weak<KeysInner>) {
+    let mut version = store.data_version().ok();
+    let mut last_flush = Instant::now();
+    loop {
+        std::thread::sleep(STORE_POLL);
+        let Some(inner) = keys.upgrade() else { return };
+        match store.data_version() {
+            Ok(now) if Some(now) != version => match store.hashed_keys() {
+                Ok(fresh) => {
+                    version = Some(now);
+                    tracing::info!(keys = fresh.len(), "API key store changed; reloaded");
+                    *inner.stored.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(fresh);
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot reload the API key store"),
+            },
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot poll the API key store"),
+        }
+        if last_flush.elapsed() >= LAST_USED_FLUSH {
+            last_flush = Instant::now();
+            let used: Vec<_> =
+                std::mem::take(&mut *inner.used.lock().unwrap_or_else(|e| e.into_inner()))
+                    .into_iter()
+                    .collect();
+            if !used.is_empty() {
+                if let Err(e) = store.record_last_used(&used) {
+                    tracing::warn!(error = %e, "cannot record API key use");
+                }
+                // Our own commit does not move data_version for this connection.
+            }
+        }
+    }
+}
+
+/// `base`, or `base-2`, `base-3`, ... whichever is free in the store.
+fn free_name(store: &KeyStore, base: &str) -> Result<KeyName, KeyStoreError> {
+    let taken: Vec<KeyName> = store.list()?.into_iter().map(|k| k.name).collect();
+    let mut candidate = KeyName::internal(base.to_string());
+    let mut n = 2;
+    while taken.contains(&candidate) {
+        candidate = KeyName::internal(format!("{base}-{n}"));
+        n += 1;
+    }
+    Ok(candidate)
+}
+
+/// The key in a plain key file, when there is a non-empty one.
+fn read_plain_key(path: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let key = text.trim();
+    (!key.is_empty()).then(|| key.to_string())
+}
+
+/// Deletes the plain hand-over file when it holds the key `revoked` (so `keys revoke` leaves no
+/// usable copy of a revoked key behind, and the next start does not migrate it back in).
+pub fn forget_handover_file(data_dir: &Path, revoked: &HashedKey) -> std::io::Result<bool> {
+    let path = data_dir.join(GENERATED_KEY_FILE);
+    match read_plain_key(&path) {
+        Some(key) if revoked.matches(key.as_bytes()) => {
+            std::fs::remove_file(&path)?;
+            Ok(true)
+        }
+        _ => Ok(false),
     }
 }
 
@@ -112,13 +274,6 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     std::hint::black_box(diff) == 0
 }
 
-/// 32 random bytes from the OS, hex encoded.
-fn random_key() -> std::io::Result<String> {
-    let mut bytes = [0u8; 32];
-    std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
-}
-
 /// Writes a file readable by its owner only.
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write;
@@ -138,6 +293,13 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
 mod tests {
     use super::*;
 
+    fn temp_dir(tag: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("zq-auth-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
     #[test]
     fn accepts_only_the_exact_bearer_key() {
         let keys = ApiKeys::new(["0123456789abcdef".to_string()]);
@@ -153,24 +315,76 @@ mod tests {
     }
 
     #[test]
-    fn generated_key_is_private_and_stable() {
-        let dir = std::env::temp_dir().join(format!("zq-auth-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let (first, source) = ApiKeys::load_or_create(&[], &dir).unwrap();
-        assert!(matches!(source, KeySource::File { created: true, .. }));
-        let (second, source) = ApiKeys::load_or_create(&[], &dir).unwrap();
-        assert!(matches!(source, KeySource::File { created: false, .. }));
-        assert_eq!(first.keys, second.keys);
-        assert_eq!(first.keys[0].len(), 64);
+    fn generated_key_is_hashed_private_and_stable() {
+        let dir = temp_dir("gen");
+        let (first, source) = ApiKeys::open(&[], &dir).unwrap();
+        let file = dir.join(GENERATED_KEY_FILE);
+        assert_eq!(source, KeySource::Generated { path: file.clone() });
+        let key = std::fs::read_to_string(&file).unwrap().trim().to_string();
+        assert_eq!(key.len(), 64);
+        assert_eq!(
+            first.authenticate(key.as_bytes()).map(|n| n.to_string()),
+            Some(GENERATED_KEY_NAME.to_string())
+        );
+        drop(first);
+        let (second, source) = ApiKeys::open(&[], &dir).unwrap();
+        assert_eq!(source, KeySource::Stored { count: 1 });
+        assert!(second.authenticate(key.as_bytes()).is_some());
+        // Deleting the hand-over file does not lose the key.
+        std::fs::remove_file(&file).unwrap();
+        let (third, _) = ApiKeys::open(&[], &dir).unwrap();
+        assert!(third.authenticate(key.as_bytes()).is_some());
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.join(GENERATED_KEY_FILE))
+            let mode = std::fs::metadata(dir.join(crate::keys::KEYS_FILE))
                 .unwrap()
                 .permissions()
                 .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+    }
+
+    #[test]
+    fn an_old_plain_key_file_is_migrated_into_the_store() {
+        let dir = temp_dir("migrate");
+        let old = "0123456789abcdef0123456789abcdef";
+        std::fs::write(dir.join(GENERATED_KEY_FILE), format!("{old}\n")).unwrap();
+        let (keys, source) = ApiKeys::open(&[], &dir).unwrap();
+        assert!(matches!(source, KeySource::Migrated { .. }));
+        assert!(keys.authenticate(old.as_bytes()).is_some());
+        let store = KeyStore::open(&dir).unwrap();
+        assert_eq!(store.list().unwrap().len(), 1);
+        // Next start: already there, not imported twice.
+        drop(keys);
+        let (_, source) = ApiKeys::open(&[], &dir).unwrap();
+        assert_eq!(source, KeySource::Stored { count: 1 });
+    }
+
+    #[test]
+    fn store_changes_are_picked_up_while_running() {
+        let dir = temp_dir("watch");
+        let (keys, _) = ApiKeys::open(&["configured-key-0123456789".to_string()], &dir).unwrap();
+        let cli = KeyStore::open(&dir).unwrap();
+        let name = KeyName::parse("ci").unwrap();
+        let key = cli.add(&name).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(1);
+        while keys.authenticate(key.as_bytes()).is_none() {
+            assert!(
+                Instant::now() < deadline,
+                "added key not picked up within 1 s"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        cli.revoke(&name).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(1);
+        while keys.authenticate(key.as_bytes()).is_some() {
+            assert!(
+                Instant::now() < deadline,
+                "revoked key still accepted after 1 s"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(keys.authenticate(b"configured-key-0123456789").is_some());
     }
 }

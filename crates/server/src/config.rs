@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use zigquant_engine::config::EngineConfig;
 
+use crate::limits::LimitsConfig;
+
 /// The server's own part of the default configuration file, with comments for users.
 const DEFAULT_SERVER_TOML: &str = include_str!("../default-config.toml");
 /// The engine's part of the default configuration file (owned by the engine crate).
@@ -52,6 +54,9 @@ pub struct Config {
     /// Pairs, strategies, exchanges, faults and risk thresholds.
     #[serde(default)]
     pub engine: EngineConfig,
+    /// Per-address limits on failed authentications, request rate and connections.
+    #[serde(default)]
+    pub limits: LimitsConfig,
 }
 
 /// Process-level settings.
@@ -62,6 +67,8 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// Directory of the journal and the generated API key.
     pub data_dir: PathBuf,
+    /// Prometheus exporter-toolkit web config (TLS, basic auth, headers); flag `--web.config.file`.
+    pub web_config_file: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -69,6 +76,7 @@ impl Default for ServerConfig {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("./data"),
+            web_config_file: None,
         }
     }
 }
@@ -130,6 +138,8 @@ pub struct Overrides {
     pub data_dir: Option<PathBuf>,
     /// `ZQ_API_KEY`: one more accepted key.
     pub api_key: Option<String>,
+    /// `--web.config.file` / `ZQ_WEB_CONFIG_FILE`.
+    pub web_config_file: Option<PathBuf>,
 }
 
 /// The default configuration document, as `zigquant config --default` prints it.
@@ -168,6 +178,9 @@ impl Config {
         }
         if let Some(dir) = overrides.data_dir {
             config.server.data_dir = dir;
+        }
+        if let Some(file) = overrides.web_config_file {
+            config.server.web_config_file = Some(file);
         }
         if let Some(key) = overrides.api_key.filter(|k| !k.is_empty()) {
             config.api.keys.push(key);
@@ -218,6 +231,7 @@ impl Config {
                 "metrics.bearer_token: must not be empty when set".into(),
             ));
         }
+        self.limits.validate().map_err(ConfigError::Invalid)?;
         self.engine
             .validate()
             .map_err(|e| ConfigError::Invalid(e.to_string()))

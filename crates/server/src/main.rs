@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use zigquant_engine::strategy::{registry, Mode};
 use zigquant_metrics::alloc::CountingAllocator;
 use zigquant_server::config::{self, Config, Overrides};
+use zigquant_server::keys_cli::{self, KeysCommand};
 use zigquant_server::{backtest_cli, serve};
 
 /// Counts live heap bytes for `zigquant_memory_bytes{type="heap"}`.
@@ -41,6 +42,37 @@ enum Command {
     Backtest(BacktestArgs),
     /// Print configuration.
     Config(ConfigArgs),
+    /// Manage API keys: only their hashes are stored; a running server picks changes up.
+    Keys(KeysArgs),
+}
+
+#[derive(Args)]
+struct KeysArgs {
+    /// Data dir holding the key store [default: the configured one, ./data].
+    #[arg(long, env = "ZQ_DATA_DIR", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// TOML configuration file, to find the data dir.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    action: KeysAction,
+}
+
+#[derive(Subcommand)]
+enum KeysAction {
+    /// Create a key, print it once (stdout) and store only its hash.
+    Add {
+        /// Name shown in logs, `keys list` and the audit trail (A-Z a-z 0-9 . _ -).
+        #[arg(long)]
+        name: String,
+    },
+    /// List key names with creation and last use (never the keys).
+    List,
+    /// Revoke a key by name.
+    Revoke {
+        /// The key's name.
+        name: String,
+    },
 }
 
 #[derive(Args, Clone, Default)]
@@ -54,6 +86,13 @@ struct ServeArgs {
     /// TOML configuration file; keys it omits keep the embedded defaults (see `zigquant config --default`).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Prometheus exporter-toolkit web config (YAML): TLS, basic auth, headers.
+    #[arg(
+        long = "web.config.file",
+        env = "ZQ_WEB_CONFIG_FILE",
+        value_name = "FILE"
+    )]
+    web_config_file: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -151,6 +190,7 @@ fn main() -> ExitCode {
             }
         }
         Some(Command::Backtest(args)) => run_backtest(args),
+        Some(Command::Keys(args)) => run_keys(args),
         Some(Command::Serve(args)) => run_serve(args),
         None => run_serve(cli.serve),
     }
@@ -162,6 +202,7 @@ fn run_serve(args: ServeArgs) -> ExitCode {
         listen: args.listen,
         data_dir: args.data_dir,
         api_key: std::env::var("ZQ_API_KEY").ok(),
+        web_config_file: args.web_config_file,
     };
     let config = match Config::load(args.config.as_deref(), overrides) {
         Ok(config) => config,
@@ -175,6 +216,38 @@ fn run_serve(args: ServeArgs) -> ExitCode {
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_keys(args: KeysArgs) -> ExitCode {
+    let overrides = Overrides {
+        data_dir: args.data_dir,
+        ..Overrides::default()
+    };
+    let config = match Config::load(args.config.as_deref(), overrides) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let command = match args.action {
+        KeysAction::Add { name } => KeysCommand::Add(name),
+        KeysAction::List => KeysCommand::List,
+        KeysAction::Revoke { name } => KeysCommand::Revoke(name),
+    };
+    match keys_cli::run(&config.server.data_dir, command) {
+        Ok(output) => {
+            if !output.stdout.is_empty() {
+                println!("{}", output.stdout);
+            }
+            eprintln!("{}", output.note);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
         }
     }
 }

@@ -1,20 +1,12 @@
 //! `zigquant serve`: wires configuration, metrics, engine and HTTP server together and runs them.
 
-use std::convert::Infallible;
 use std::fs::{File, OpenOptions, TryLockError};
-use std::future::Future;
 use std::io::{Read, Write};
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::Context;
-use axum::http::Request;
-use axum::response::Response;
-use hyper::body::Incoming;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 
 use zigquant_engine::{Engine, RejectReason};
@@ -23,8 +15,12 @@ use zigquant_metrics::{Catalogue, CatalogueConfig};
 use crate::api::{self, AppState};
 use crate::auth::{ApiKeys, KeySource};
 use crate::config::Config;
+use crate::connection::{serve_guarded, Guard};
+pub use crate::connection::{serve_http, HEADER_READ_TIMEOUT};
+use crate::limits::ClientLimits;
 use crate::listener::CountingListener;
 use crate::telemetry::MetricsSink;
+use crate::web_config::LiveWebConfig;
 
 /// The journal's file name inside the data dir.
 pub const JOURNAL_FILE: &str = "journal.sqlite";
@@ -130,22 +126,46 @@ pub fn build(config: &Config) -> anyhow::Result<Service> {
         }
     })?;
     let data_dir_lock = lock_data_dir(data_dir)?;
-    let (keys, source) =
-        ApiKeys::load_or_create(&config.api.keys, data_dir).with_context(|| {
-            format!(
-                "cannot read or create the API key in {}",
-                data_dir.display()
-            )
-        })?;
+    let web = match &config.server.web_config_file {
+        Some(path) => {
+            let web = LiveWebConfig::load(path)?;
+            let current = web.current();
+            tracing::info!(
+                file = %path.display(),
+                tls = current.tls.is_some(),
+                basic_auth_users = !current.users.is_empty(),
+                "web config loaded; it is re-read when it or the files it names change"
+            );
+            if current.tls.is_none() && !current.users.is_empty() {
+                tracing::warn!("basic auth without TLS: passwords cross the network in clear text");
+            }
+            Some(Arc::new(web))
+        }
+        None => None,
+    };
+    let (keys, source) = ApiKeys::open(&config.api.keys, data_dir).with_context(|| {
+        format!(
+            "cannot open or create the API key store in {}",
+            data_dir.display()
+        )
+    })?;
     match source {
         KeySource::Configured => tracing::info!("API keys: from configuration"),
-        KeySource::File { path, created: true } => tracing::info!(
-            "API key: generated and stored in {} (mode 0600); send it as `Authorization: Bearer <key>`",
+        KeySource::Stored { count } => {
+            tracing::info!(
+                "API keys: {count} in the key store (`zigquant keys list`), plus any configured"
+            )
+        }
+        KeySource::Generated { path } => tracing::info!(
+            "API key: generated; its hash is in the key store and the key itself in {} (mode 0600) \
+             to copy once (delete the file after); send it as `Authorization: Bearer <key>`",
             path.display()
         ),
-        KeySource::File { path, created: false } => {
-            tracing::info!("API key: read from {}", path.display())
-        }
+        KeySource::Migrated { path } => tracing::info!(
+            "API key: the plain key in {} is now hashed in the key store as `generated`; \
+             the file is no longer needed by the server",
+            path.display()
+        ),
     }
     let catalogue = Arc::new(catalogue_for(config).context("invalid metrics configuration")?);
     let sink = Arc::new(MetricsSink::new(catalogue.clone()));
@@ -157,6 +177,8 @@ pub fn build(config: &Config) -> anyhow::Result<Service> {
         catalogue,
         keys,
         metrics_token: config.metrics.bearer_token.as_deref().map(Arc::from),
+        limits: Arc::new(ClientLimits::new(&config.limits)),
+        web,
         max_page_size: config.api.max_page_size,
         started: Instant::now(),
     };
@@ -181,12 +203,35 @@ pub fn run(config: Config) -> anyhow::Result<()> {
             .with_context(|| format!("cannot listen on {}", config.server.listen))?;
         let service = tokio::task::block_in_place(|| build(&config))?;
         let addr = listener.local_addr()?;
-        tracing::info!("zigquant listening on http://{addr} (metrics: http://{addr}/metrics)");
+        let scheme = match service
+            .state
+            .web
+            .as_ref()
+            .map(|w| w.current().tls.is_some())
+        {
+            Some(true) => "https",
+            _ => "http",
+        };
+        tracing::info!(
+            "zigquant listening on {scheme}://{addr} (metrics: {scheme}://{addr}/metrics)"
+        );
         let listener = CountingListener::new(
             listener,
             service.state.catalogue.api_connections_active.clone(),
         );
-        serve_http(listener, service.app, shutdown_signal()).await;
+        let state = &service.state;
+        let guard = Guard::new(
+            state.limits.clone(),
+            state.web.clone(),
+            state.catalogue.clone(),
+        );
+        serve_guarded(
+            listener,
+            service.app,
+            shutdown_signal(),
+            Some(Arc::new(guard)),
+        )
+        .await;
         tracing::info!("shutting down");
         let engine = service.state.engine.clone();
         tokio::task::spawn_blocking(move || engine.shutdown())
@@ -195,60 +240,6 @@ pub fn run(config: Config) -> anyhow::Result<()> {
             .context("engine shutdown failed")?;
         Ok(())
     })
-}
-
-/// How long a client may take to send a whole request head (request line and headers), and how
-/// long a keep-alive connection may sit idle before its next request head starts to arrive.
-/// Without it a client that never finishes its headers (slowloris) or never sends any keeps its
-/// connection, task and file descriptor forever: `axum::serve` (0.8) gives hyper no timer, so
-/// hyper's own 30 s default never applies. Scrapers and API clients send a head in one write.
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Longest wait for in-flight requests at shutdown before their connections are dropped.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
-
-/// The HTTP/1 accept loop: what `axum::serve(..).with_graceful_shutdown(..)` does, plus
-/// [`HEADER_READ_TIMEOUT`], which `axum::serve` has no way to set. Returns after `shutdown`
-/// completes (SIGINT/SIGTERM in production) once the open connections have finished (or after
-/// [`SHUTDOWN_GRACE`]). Generic over the app so the `api_overhead` benchmark serves the routes
-/// with and without request metrics through this same loop.
-pub async fn serve_http<L, A>(mut listener: L, app: A, shutdown: impl Future<Output = ()>)
-where
-    L: axum::serve::Listener,
-    A: tower::Service<Request<Incoming>, Response = Response, Error = Infallible>
-        + Clone
-        + Send
-        + 'static,
-    A::Future: Send + 'static,
-{
-    let mut http = hyper::server::conn::http1::Builder::new();
-    http.timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT);
-    let graceful = GracefulShutdown::new();
-    let mut shutdown = std::pin::pin!(shutdown);
-    loop {
-        tokio::select! {
-            (io, _addr) = listener.accept() => {
-                let service = TowerToHyperService::new(app.clone());
-                let conn = graceful.watch(http.serve_connection(TokioIo::new(io), service));
-                tokio::spawn(async move {
-                    // Timeouts, resets and malformed requests end up here; hyper has already
-                    // answered what could be answered.
-                    if let Err(e) = conn.await {
-                        tracing::debug!(error = %e, "connection closed with an error");
-                    }
-                });
-            }
-            _ = &mut shutdown => break,
-        }
-    }
-    drop(listener);
-    tokio::select! {
-        _ = graceful.shutdown() => {}
-        _ = tokio::time::sleep(SHUTDOWN_GRACE) => {
-            tracing::warn!("connections still open {SHUTDOWN_GRACE:?} after shutdown began; dropping them");
-        }
-    }
 }
 
 async fn shutdown_signal() {

@@ -5,24 +5,24 @@ use std::io::Write;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use flate2::write::GzEncoder;
 use flate2::Compression;
 use zigquant_metrics::Format;
 
-use super::error::ApiError;
+use super::guard::authorize_metrics;
 use super::AppState;
-use crate::auth::{bearer_token, constant_time_eq};
+use crate::connection::ClientAddr;
 
 /// Serves one scrape.
-pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Some(token) = &state.metrics_token {
-        let presented = headers
-            .get(header::AUTHORIZATION)
-            .map(HeaderValue::as_bytes)
-            .and_then(bearer_token);
-        if !presented.is_some_and(|p| constant_time_eq(p, token.as_bytes())) {
-            return ApiError::unauthorized().into_response();
-        }
+pub async fn metrics(
+    State(state): State<AppState>,
+    client: Option<Extension<ClientAddr>>,
+    headers: HeaderMap,
+) -> Response {
+    let ip = client.map(|Extension(ClientAddr(addr))| addr.ip());
+    if let Err(refusal) = authorize_metrics(&state, &headers, ip).await {
+        return refusal;
     }
     let format = Format::negotiate(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()));
     let mut body = Vec::with_capacity(16 * 1024);

@@ -4,6 +4,7 @@
 //! source of the router, the OpenAPI document and the bounded `path` label values.
 
 mod error;
+mod guard;
 mod handlers;
 mod metrics_endpoint;
 mod openapi;
@@ -12,10 +13,9 @@ mod request_metrics;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::middleware;
 use axum::routing::{get, post};
 use axum::Router;
 use tower::Layer;
@@ -23,7 +23,10 @@ use zigquant_engine::EngineHandle;
 use zigquant_metrics::Catalogue;
 
 use crate::auth::ApiKeys;
+use crate::limits::ClientLimits;
+use crate::web_config::LiveWebConfig;
 pub use error::ApiError;
+pub use guard::Caller;
 pub use request_metrics::{RecordRequests, RequestMetricsLayer};
 
 /// What every handler can reach.
@@ -37,6 +40,10 @@ pub struct AppState {
     pub keys: ApiKeys,
     /// Token `/metrics` requires, when configured.
     pub metrics_token: Option<Arc<str>>,
+    /// Per-address limits; the API spends the auth-failure budget.
+    pub limits: Arc<ClientLimits>,
+    /// The web config (basic-auth users for `/metrics`), when one is given.
+    pub web: Option<Arc<LiveWebConfig>>,
     /// Largest page a list endpoint returns.
     pub max_page_size: usize,
     /// Process start, for `uptime_seconds` in the JSON summary.
@@ -182,7 +189,10 @@ pub fn routes(state: AppState, body_limit_bytes: usize) -> Router {
         .route("/api/v1/positions", get(handlers::list_positions))
         .route("/api/v1/trades", get(handlers::list_trades))
         .route("/api/v1/metrics", get(handlers::summary))
-        .route_layer(middleware::from_fn_with_state(state.clone(), require_key));
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            guard::require_key,
+        ));
 
     Router::new()
         .route("/health", get(handlers::health))
@@ -200,19 +210,6 @@ pub fn routes(state: AppState, body_limit_bytes: usize) -> Router {
 /// must hold [`route_templates`] (as `serve::catalogue_for` builds it).
 pub fn with_request_metrics(routes: Router, catalogue: Arc<Catalogue>) -> App {
     RequestMetricsLayer::new(catalogue).layer(routes)
-}
-
-/// Rejects `/api/v1` requests without a valid bearer key.
-async fn require_key(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let presented = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .map(HeaderValue::as_bytes);
-    if state.keys.accepts(presented) {
-        next.run(request).await
-    } else {
-        ApiError::unauthorized().into_response()
-    }
 }
 
 async fn not_found() -> ApiError {
