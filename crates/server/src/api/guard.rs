@@ -59,8 +59,8 @@ fn throttled(state: &AppState, ip: Option<IpAddr>) -> Option<Response> {
     let retry = state.limits.auth_allowed(ip?).err()?;
     state
         .catalogue
-        .api_limited_total
-        .get(&["auth_failures"])
+        .api_auth_failures_total
+        .get(&["throttled"])
         .inc();
     Some(too_many_requests(
         "too many failed authentications from your address",
