@@ -198,6 +198,36 @@ mod tests {
     }
 
     #[test]
+    fn unknown_users_take_as_long_as_wrong_passwords() {
+        // Without the decoy an unknown user would be answered in microseconds and a known one
+        // after a bcrypt: user names could be told apart by timing. Interleaved samples, fresh
+        // passwords (no cache hits), medians, and a loose bound: a missing decoy is ~1000x off.
+        let users = BasicAuthUsers::new(BTreeMap::from([(
+            "prom".to_string(),
+            bcrypt::hash("right", 5).unwrap(),
+        )]))
+        .unwrap();
+        let mut known = Vec::new();
+        let mut unknown = Vec::new();
+        for i in 0..9 {
+            for (user, times) in [("prom", &mut known), ("nobody", &mut unknown)] {
+                let credentials =
+                    BasicCredentials::parse(&header(user, &format!("guess-{i}"))).unwrap();
+                let start = std::time::Instant::now();
+                assert!(!users.verify(&credentials));
+                times.push(start.elapsed());
+            }
+        }
+        known.sort();
+        unknown.sort();
+        let ratio = known[4].as_secs_f64() / unknown[4].as_secs_f64();
+        assert!(
+            (0.33..3.0).contains(&ratio),
+            "known/unknown user time ratio {ratio}"
+        );
+    }
+
+    #[test]
     fn non_bcrypt_hashes_are_refused_like_the_toolkit_does() {
         let good = bcrypt::hash("x", 4).unwrap();
         for (hash, want) in [
