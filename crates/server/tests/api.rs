@@ -683,3 +683,61 @@ async fn real_socket_counts_open_connections() {
     );
     server.abort();
 }
+
+/// Authenticated requests carry a request id (the audit trail's): a sane client-chosen
+/// `X-Request-Id` is echoed, anything else is replaced by a random one.
+#[tokio::test(flavor = "multi_thread")]
+async fn authenticated_responses_carry_a_request_id() {
+    let Service { app, .. } = service();
+    let id_of = |answer: &Answer| {
+        answer
+            .headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let generated = send(
+        &app,
+        authed(Method::GET, "/api/v1/strategies")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    let id = id_of(&generated).expect("a generated request id");
+    assert!(
+        id.len() == 16 && id.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{id}"
+    );
+    let chosen = send(
+        &app,
+        authed(Method::GET, "/api/v1/strategies")
+            .header("x-request-id", "deploy-42.retry_1")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(id_of(&chosen).as_deref(), Some("deploy-42.retry_1"));
+    for hostile in ["a b", "x".repeat(65).as_str(), "<script>"] {
+        let answer = send(
+            &app,
+            authed(Method::GET, "/api/v1/strategies")
+                .header("x-request-id", hostile)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        let id = id_of(&answer).expect("a request id");
+        assert_ne!(id, hostile);
+        assert_eq!(id.len(), 16);
+    }
+    // Unauthenticated requests get none: nothing was done on anybody's behalf.
+    let refused = send(
+        &app,
+        Request::get("/api/v1/strategies")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    assert!(id_of(&refused).is_none());
+}

@@ -25,7 +25,41 @@ pub struct Caller {
     pub key: KeyName,
     /// The client's address, when the request came over a socket.
     pub addr: Option<IpAddr>,
+    /// The request's id: the client's `X-Request-Id` when it is a sane one, else a random one;
+    /// echoed in the response so a client can find its request in the audit trail.
+    pub request_id: String,
 }
+
+/// Longest client-chosen request id kept.
+const MAX_REQUEST_ID_LEN: usize = 64;
+
+/// The client's `X-Request-Id` if it is 1 to 64 characters of `A-Z a-z 0-9 . _ -`, else a new
+/// random one (16 hex digits): what reaches the audit trail is bounded and printable.
+fn request_id(request: &Request) -> String {
+    let given = request
+        .headers()
+        .get(X_REQUEST_ID)
+        .map(HeaderValue::as_bytes)
+        .filter(|id| {
+            !id.is_empty()
+                && id.len() <= MAX_REQUEST_ID_LEN
+                && id
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        });
+    match given {
+        Some(id) => String::from_utf8_lossy(id).into_owned(),
+        None => {
+            let mut bytes = [0u8; 8];
+            // The OS random source does not fail on Linux; a zero id is still an id.
+            let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes);
+            bytes.iter().map(|b| format!("{b:02x}")).collect()
+        }
+    }
+}
+
+/// The request id header.
+const X_REQUEST_ID: &str = "x-request-id";
 
 /// Why authentication failed: the bounded `reason` label of `zigquant_api_auth_failures_total`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -101,8 +135,18 @@ pub async fn require_key(
     };
     match outcome {
         Ok(key) => {
-            request.extensions_mut().insert(Caller { key, addr: ip });
-            next.run(request).await
+            let request_id = request_id(&request);
+            let echoed = HeaderValue::from_str(&request_id).ok();
+            request.extensions_mut().insert(Caller {
+                key,
+                addr: ip,
+                request_id,
+            });
+            let mut response = next.run(request).await;
+            if let Some(id) = echoed {
+                response.headers_mut().insert(X_REQUEST_ID, id);
+            }
+            response
         }
         Err(failure) => {
             record_failure(&state, ip, failure);
