@@ -101,6 +101,22 @@ pub fn too_many_requests(message: &str, retry: RetryAfter) -> Response {
     response
 }
 
+/// A refusal answered without reading the request: when the request has a body, hyper closes
+/// the connection afterwards (the unread body is in the way), so the response says so.
+fn closing(request: &Request<Incoming>, mut response: Response) -> Response {
+    let has_body = request.headers().contains_key(header::TRANSFER_ENCODING)
+        || request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .is_some_and(|len| len.as_bytes() != b"0");
+    if has_body {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
+}
+
 /// The HTTP/1 accept loop without limits, TLS or web config (benchmarks and tests).
 pub async fn serve_http<L, A>(listener: L, app: A, shutdown: impl Future<Output = ()>)
 where
@@ -276,7 +292,10 @@ where
         };
         if let Err(retry) = guard.limits.request_allowed(self.peer.ip()) {
             guard.limited("request_rate");
-            let response = too_many_requests("too many requests from your address", retry);
+            let response = closing(
+                &request,
+                too_many_requests("too many requests from your address", retry),
+            );
             return Box::pin(std::future::ready(Ok(response)));
         }
         let web = guard.web.as_ref().map(|w| w.current());

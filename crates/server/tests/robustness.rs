@@ -76,9 +76,25 @@ impl Server {
             .port();
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
         let stderr_log = dir.join("stderr.log");
+        // The per-address limits are off: the load comes from one address on purpose and mixes
+        // in unauthenticated requests; the limits have their own tests (tests/limits.rs).
+        let config = dir.join("zigquant.toml");
+        let toml = zigquant_server::config::default_toml()
+            .replace(
+                "auth_failures_per_minute = 10\n",
+                "auth_failures_per_minute = 1000000\n",
+            )
+            .replace("requests_per_second = 1000\n", "requests_per_second = 0\n");
+        assert!(
+            toml.contains("requests_per_second = 0\n"),
+            "default config changed"
+        );
+        std::fs::write(&config, toml).expect("config file");
         let child = Command::new(Self::binary())
             .args(["serve", "--listen", &addr.to_string(), "--data-dir"])
             .arg(dir.join("data"))
+            .arg("--config")
+            .arg(&config)
             .env("ZQ_API_KEY", KEY)
             .env("ZQ_LOG", "info")
             .stdin(Stdio::null())
