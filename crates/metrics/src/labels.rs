@@ -183,6 +183,25 @@ closed_set!(
     Info => "info" }
 );
 
+closed_set!(
+    /// Why an authentication failed (`zigquant_api_auth_failures_total`): never the presented
+    /// key or user name. Unknown basic-auth users count as `invalid_basic_auth`, so the reason
+    /// does not tell which user names exist.
+    AuthFailureReason { /// No credentials.
+    Missing => "missing", /// An `Authorization` header of another scheme or shape.
+    Malformed => "malformed", /// A bearer key that is not one of ours.
+    InvalidKey => "invalid_key", /// A user/password pair that does not match.
+    InvalidBasicAuth => "invalid_basic_auth", /// Refused unchecked (429): the address used up its failure budget.
+    Throttled => "throttled" }
+);
+closed_set!(
+    /// Which limit refused a request or connection (`zigquant_api_limited_total`).
+    Limit { /// The per-address request rate (429).
+    RequestRate => "request_rate", /// The per-address open connections (503).
+    Connections => "connections", /// The web config's server-wide `rate_limit` (429).
+    ServerRate => "server_rate" }
+);
+
 macro_rules! label_set {
     ($(#[$doc:meta])* $name:ident <$lt:lifetime> { $($field:ident : $ty:ty => $label:literal, $get:expr);+ $(;)? }) => {
         $(#[$doc])*
@@ -279,4 +298,12 @@ label_set!(
 label_set!(
     /// `zigquant_build_info`.
     BuildLabels<'a> { version: Version<'a> => "version", |v: &Version<'a>| v.0 }
+);
+label_set!(
+    /// `zigquant_api_auth_failures_total`.
+    AuthFailureLabels { reason: AuthFailureReason => "reason", |v: &AuthFailureReason| v.as_str() }
+);
+label_set!(
+    /// `zigquant_api_limited_total`.
+    LimitLabels { limit: Limit => "limit", |v: &Limit| v.as_str() }
 );

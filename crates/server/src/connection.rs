@@ -21,6 +21,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use zigquant_metrics::labels::{Limit, LimitLabels};
 use zigquant_metrics::Catalogue;
 
 use crate::api::ApiError;
@@ -69,8 +70,11 @@ impl Guard {
         }
     }
 
-    fn limited(&self, limit: &str) {
-        self.catalogue.api_limited_total.get(&[limit]).inc();
+    fn limited(&self, limit: Limit) {
+        self.catalogue
+            .api_limited_total
+            .get(&LimitLabels { limit })
+            .inc();
     }
 
     /// The toolkit's `rate_limit`: one bucket for the whole server.
@@ -185,7 +189,7 @@ async fn connection<I, A>(
         Some(g) => match g.limits.open_connection(peer.ip()) {
             Some(slot) => Some(slot),
             None => {
-                g.limited("connections");
+                g.limited(Limit::Connections);
                 // Answered before reading anything; over TLS after the handshake.
                 let tls = g.web.as_ref().and_then(|w| w.current().tls.clone());
                 match tls {
@@ -291,7 +295,7 @@ where
             return Box::pin(self.inner.call(request));
         };
         if let Err(retry) = guard.limits.request_allowed(self.peer.ip()) {
-            guard.limited("request_rate");
+            guard.limited(Limit::RequestRate);
             let response = closing(
                 &request,
                 too_many_requests("too many requests from your address", retry),
@@ -301,9 +305,11 @@ where
         let web = guard.web.as_ref().map(|w| w.current());
         if let Some((burst, every)) = web.as_ref().and_then(|w| w.rate_limit) {
             if let Err(retry) = guard.server_rate_allows(burst, every) {
-                guard.limited("server_rate");
-                let response =
-                    too_many_requests("the server's request rate limit is reached", retry);
+                guard.limited(Limit::ServerRate);
+                let response = closing(
+                    &request,
+                    too_many_requests("the server's request rate limit is reached", retry),
+                );
                 return Box::pin(std::future::ready(Ok(response)));
             }
         }

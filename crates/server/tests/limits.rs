@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
+use zigquant_metrics::labels::{Limit, LimitLabels};
 use zigquant_server::config::Config;
 use zigquant_server::connection::{serve_guarded, Guard};
 use zigquant_server::serve::build;
@@ -116,7 +117,15 @@ async fn a_client_past_its_request_rate_gets_429_and_others_are_served() {
     assert!((5..=6).contains(&ok) && ok + refused == 10, "{statuses:?}");
     let mut other = connect_from("127.0.0.4", addr).await;
     assert!(get(&mut other, "/health").await.starts_with("HTTP/1.1 200"));
-    assert_eq!(catalogue.api_limited_total.get(&["request_rate"]).get(), 5);
+    assert_eq!(
+        catalogue
+            .api_limited_total
+            .get(&LimitLabels {
+                limit: Limit::RequestRate,
+            })
+            .get(),
+        5
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -132,7 +141,15 @@ async fn a_client_past_its_connection_limit_gets_503_until_one_closes() {
     let refused = read_response(&mut third).await;
     assert!(refused.starts_with("HTTP/1.1 503"), "{refused}");
     assert!(refused.contains("too_many_connections"), "{refused}");
-    assert_eq!(catalogue.api_limited_total.get(&["connections"]).get(), 1);
+    assert_eq!(
+        catalogue
+            .api_limited_total
+            .get(&LimitLabels {
+                limit: Limit::Connections,
+            })
+            .get(),
+        1
+    );
     // Another address is not affected.
     let mut other = connect_from("127.0.0.6", addr).await;
     assert!(get(&mut other, "/health").await.starts_with("HTTP/1.1 200"));

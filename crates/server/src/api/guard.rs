@@ -17,6 +17,7 @@ use crate::auth::{bearer_token, constant_time_eq};
 use crate::connection::{too_many_requests, ClientAddr};
 use crate::keys::KeyName;
 use crate::web_config::BasicCredentials;
+use zigquant_metrics::labels::{AuthFailureLabels, AuthFailureReason};
 
 /// Who made an authenticated `/api/v1` request (a request extension, for the audit trail).
 #[derive(Clone, Debug)]
@@ -62,24 +63,7 @@ fn request_id(request: &Request) -> String {
 const X_REQUEST_ID: &str = "x-request-id";
 
 /// Why authentication failed: the bounded `reason` label of `zigquant_api_auth_failures_total`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum AuthFailure {
-    Missing,
-    Malformed,
-    InvalidKey,
-    InvalidBasicAuth,
-}
-
-impl AuthFailure {
-    fn reason(self) -> &'static str {
-        match self {
-            Self::Missing => "missing",
-            Self::Malformed => "malformed",
-            Self::InvalidKey => "invalid_key",
-            Self::InvalidBasicAuth => "invalid_basic_auth",
-        }
-    }
-}
+type AuthFailure = AuthFailureReason;
 
 fn client_ip(request: &Request) -> Option<IpAddr> {
     request
@@ -94,7 +78,9 @@ fn throttled(state: &AppState, ip: Option<IpAddr>) -> Option<Response> {
     state
         .catalogue
         .api_auth_failures_total
-        .get(&["throttled"])
+        .get(&AuthFailureLabels {
+            reason: AuthFailureReason::Throttled,
+        })
         .inc();
     Some(too_many_requests(
         "too many failed authentications from your address",
@@ -106,7 +92,7 @@ fn record_failure(state: &AppState, ip: Option<IpAddr>, failure: AuthFailure) {
     state
         .catalogue
         .api_auth_failures_total
-        .get(&[failure.reason()])
+        .get(&AuthFailureLabels { reason: failure })
         .inc();
     if let Some(ip) = ip {
         state.limits.record_auth_failure(ip);
