@@ -2,6 +2,7 @@
 //! typed ids, keyed random streams and JSON floats. It depends on nothing else in the crate.
 
 pub mod alerts;
+pub mod audit;
 pub mod bars;
 pub mod float;
 pub mod ids;

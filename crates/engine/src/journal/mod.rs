@@ -19,6 +19,7 @@ use rusqlite::Connection;
 use crate::config::SyncMode;
 use crate::domain::orders::{Order, OrderStatus};
 
+mod audit;
 mod listing;
 mod read;
 mod reader;
@@ -131,6 +132,16 @@ CREATE TABLE IF NOT EXISTS alerts (
 CREATE TABLE IF NOT EXISTS strategy_state (
     name TEXT PRIMARY KEY,
     running INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    time_ms INTEGER NOT NULL,
+    key_name TEXT NOT NULL,
+    client TEXT,
+    request_id TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    outcome TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS market_inbox (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,

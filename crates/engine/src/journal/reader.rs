@@ -50,6 +50,12 @@ fn open_read_only(path: &Path) -> rusqlite::Result<Connection> {
 }
 
 impl JournalReader {
+    /// Runs `f` on the read connection.
+    pub(crate) fn with_conn<T>(&self, f: impl FnOnce(&Connection) -> T) -> T {
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        f(&conn)
+    }
+
     /// A page of orders matching the filter, newest first.
     pub fn orders(&self, f: &OrderFilter) -> Result<Page<Order>, JournalError> {
         let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());

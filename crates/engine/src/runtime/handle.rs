@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::domain::audit::{AuditContext, AuditEntry};
 use crate::domain::orders::{Order, OrderError, OrderFilter, OrderRequest, Page};
 use crate::error::EngineError;
 use crate::journal::JournalReader;
@@ -17,12 +18,22 @@ pub(crate) type Reply<T> = Sender<T>;
 
 /// One request to the engine thread.
 pub(crate) enum Command {
-    PlaceOrder(OrderRequest, Reply<Result<Order, OrderError>>),
-    Cancel(u64, Reply<Result<Order, OrderError>>),
+    PlaceOrder(
+        OrderRequest,
+        Option<AuditContext>,
+        Reply<Result<Order, OrderError>>,
+    ),
+    Cancel(u64, Option<AuditContext>, Reply<Result<Order, OrderError>>),
     Order(u64, Reply<Result<Option<Order>, EngineError>>),
     Orders(OrderFilter, Reply<Result<Page<Order>, EngineError>>),
     Strategies(Reply<Vec<StrategyInfo>>),
-    SetRunning(String, bool, Reply<Result<StrategyInfo, EngineError>>),
+    SetRunning(
+        String,
+        bool,
+        Option<AuditContext>,
+        Reply<Result<StrategyInfo, EngineError>>,
+    ),
+    Audit(usize, usize, Reply<Result<Page<AuditEntry>, EngineError>>),
     Positions(Reply<Vec<PositionInfo>>),
     Trades(usize, usize, Reply<Result<Page<TradeInfo>, EngineError>>),
     Summary(Reply<Summary>),
@@ -65,12 +76,12 @@ impl EngineHandle {
     /// trading halted); venue and risk rejections come back as an order with status
     /// `rejected` and a reason.
     pub fn place_order(&self, req: OrderRequest) -> Result<Order, OrderError> {
-        self.call(|r| Command::PlaceOrder(req, r))?
+        self.call(|r| Command::PlaceOrder(req, None, r))?
     }
 
     /// Cancels an open order.
     pub fn cancel_order(&self, id: u64) -> Result<Order, OrderError> {
-        self.call(|r| Command::Cancel(id, r))?
+        self.call(|r| Command::Cancel(id, None, r))?
     }
 
     /// One order with its fills (`Ok(None)` if unknown).
@@ -105,13 +116,13 @@ impl EngineHandle {
     /// Starts a strategy (journaled).
     pub fn start_strategy(&self, name: &str) -> Result<StrategyInfo, EngineError> {
         let n = name.to_string();
-        self.call(|r| Command::SetRunning(n, true, r))?
+        self.call(|r| Command::SetRunning(n, true, None, r))?
     }
 
     /// Stops a strategy (journaled: it stays stopped across restarts). Its position is kept.
     pub fn stop_strategy(&self, name: &str) -> Result<StrategyInfo, EngineError> {
         let n = name.to_string();
-        self.call(|r| Command::SetRunning(n, false, r))?
+        self.call(|r| Command::SetRunning(n, false, None, r))?
     }
 
     /// Net position per configured pair.
@@ -127,6 +138,43 @@ impl EngineHandle {
                 Ok(r.trades(offset, limit)?)
             }
             None => self.call(|r| Command::Trades(offset, limit, r))?,
+        }
+    }
+
+    /// [`EngineHandle::place_order`] on behalf of `who`: journaled in the audit trail in the same
+    /// transaction as the order (a refused request gets an entry too).
+    pub fn place_order_as(
+        &self,
+        req: OrderRequest,
+        who: AuditContext,
+    ) -> Result<Order, OrderError> {
+        self.call(|r| Command::PlaceOrder(req, Some(who), r))?
+    }
+
+    /// [`EngineHandle::cancel_order`] on behalf of `who`, audited likewise.
+    pub fn cancel_order_as(&self, id: u64, who: AuditContext) -> Result<Order, OrderError> {
+        self.call(|r| Command::Cancel(id, Some(who), r))?
+    }
+
+    /// Starts (`running`) or stops a strategy on behalf of `who`, audited likewise.
+    pub fn set_running_as(
+        &self,
+        name: &str,
+        running: bool,
+        who: AuditContext,
+    ) -> Result<StrategyInfo, EngineError> {
+        let n = name.to_string();
+        self.call(|r| Command::SetRunning(n, running, Some(who), r))?
+    }
+
+    /// A page of the audit trail, newest first (read on the caller's thread).
+    pub fn audit(&self, offset: usize, limit: usize) -> Result<Page<AuditEntry>, EngineError> {
+        match &self.reader {
+            Some(r) => {
+                self.ensure_running()?;
+                Ok(r.audit(offset, limit)?)
+            }
+            None => self.call(|r| Command::Audit(offset, limit, r))?,
         }
     }
 

@@ -225,18 +225,20 @@ impl Runner {
     fn command(&mut self, cmd: Command) {
         let now = self.pacer.now();
         match cmd {
-            Command::PlaceOrder(req, reply) => {
-                if let Output::Order(r) = self.sim.step(Input::Place(req), now) {
+            Command::PlaceOrder(req, who, reply) => {
+                if let Output::Order(r) = self.sim.step_as(Input::Place(req), who, now) {
                     let _ = reply.send(r);
                 }
             }
-            Command::Cancel(id, reply) => {
-                if let Output::Order(r) = self.sim.step(Input::Cancel(id), now) {
+            Command::Cancel(id, who, reply) => {
+                if let Output::Order(r) = self.sim.step_as(Input::Cancel(id), who, now) {
                     let _ = reply.send(r);
                 }
             }
-            Command::SetRunning(name, running, reply) => {
-                if let Output::Strategy(r) = self.sim.step(Input::SetRunning { name, running }, now)
+            Command::SetRunning(name, running, who, reply) => {
+                if let Output::Strategy(r) =
+                    self.sim
+                        .step_as(Input::SetRunning { name, running }, who, now)
                 {
                     let _ = reply.send(r);
                 }
@@ -246,6 +248,14 @@ impl Runner {
             }
             Command::Orders(f, reply) => {
                 let _ = reply.send(self.sim.orders(&f).map_err(EngineError::from));
+            }
+            Command::Audit(offset, limit, reply) => {
+                let _ = reply.send(
+                    self.sim
+                        .journal
+                        .audit(offset, limit)
+                        .map_err(EngineError::from),
+                );
             }
             Command::Trades(offset, limit, reply) => {
                 let _ = reply.send(self.sim.trades(offset, limit).map_err(EngineError::from));

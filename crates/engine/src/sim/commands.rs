@@ -4,8 +4,10 @@
 
 use super::{Logic, Now, Simulation};
 use crate::config::MANUAL_STRATEGY;
+use crate::domain::audit::AuditAction;
 use crate::domain::orders::{Order, OrderError, OrderKind, OrderRequest, OrderStatus};
 use crate::error::EngineError;
+use crate::journal::JournalError;
 use crate::report::events::EngineEvent;
 use crate::report::views::StrategyInfo;
 
@@ -21,7 +23,49 @@ impl Simulation {
         t.max(self.now_ms)
     }
 
+    /// Journals the audit entry of the command being run, if it runs on someone's behalf
+    /// (inside the caller's transaction when one is open).
+    fn record_audit(
+        &self,
+        action: AuditAction,
+        target: &str,
+        outcome: &str,
+    ) -> Result<(), JournalError> {
+        match &self.acting_for {
+            Some(who) => self
+                .journal
+                .insert_audit(self.wall_ms, who, action, target, outcome),
+            None => Ok(()),
+        }
+    }
+
+    /// The entry of a command refused before it changed anything, in a transaction of its own.
+    fn audit_refusal(&mut self, action: AuditAction, target: &str, reason: &str) {
+        if self.acting_for.is_none() {
+            return;
+        }
+        let reason: String = reason.chars().take(200).collect();
+        let outcome = format!("refused: {reason}");
+        let r = self
+            .journal
+            .begin()
+            .and_then(|_| self.record_audit(action, target, &outcome))
+            .and_then(|_| self.journal.commit());
+        if let Err(e) = r {
+            self.journal.rollback();
+            tracing::error!(error = %e, "cannot journal the audit entry of a refused command");
+        }
+    }
+
     pub(crate) fn place_order(&mut self, req: OrderRequest, now: Now) -> Result<Order, OrderError> {
+        let result = self.place_order_checked(req, now);
+        if let Err(e) = &result {
+            self.audit_refusal(AuditAction::PlaceOrder, "-", &e.to_string());
+        }
+        result
+    }
+
+    fn place_order_checked(&mut self, req: OrderRequest, now: Now) -> Result<Order, OrderError> {
         let pi = self
             .pairs
             .iter()
@@ -77,8 +121,19 @@ impl Simulation {
         self.now_ms = self.command_time(now);
         let mut id = None;
         self.transact(|s| {
-            id = Some(s.submit(strategy, pi, ex, req.side, req.kind, req.qty)?);
-            Ok(())
+            let order_id = s.submit(strategy, pi, ex, req.side, req.kind, req.qty)?;
+            id = Some(order_id);
+            let outcome = match s.open.get(&order_id) {
+                Some(r) => format!("ok: {}", r.order.status.as_str()),
+                None => match s.journal.order(order_id)? {
+                    Some(o) => match o.reject_reason {
+                        Some(reason) => format!("ok: {} ({})", o.status.as_str(), reason.as_str()),
+                        None => format!("ok: {}", o.status.as_str()),
+                    },
+                    None => "ok".to_string(),
+                },
+            };
+            s.record_audit(AuditAction::PlaceOrder, &order_id.to_string(), &outcome)
         });
         if let Some(h) = &self.halted {
             return Err(OrderError::TradingHalted(h.clone()));
@@ -95,6 +150,14 @@ impl Simulation {
     }
 
     pub(crate) fn cancel(&mut self, id: u64, now: Now) -> Result<Order, OrderError> {
+        let result = self.cancel_checked(id, now);
+        if let Err(e) = &result {
+            self.audit_refusal(AuditAction::CancelOrder, &id.to_string(), &e.to_string());
+        }
+        result
+    }
+
+    fn cancel_checked(&mut self, id: u64, now: Now) -> Result<Order, OrderError> {
         if !self.open.contains_key(&id) {
             let o = self
                 .journal
@@ -110,7 +173,10 @@ impl Simulation {
             return Err(OrderError::TradingHalted(h.clone()));
         }
         self.now_ms = self.command_time(now);
-        self.transact(|s| s.finish(id, OrderStatus::Cancelled, None));
+        self.transact(|s| {
+            s.finish(id, OrderStatus::Cancelled, None)?;
+            s.record_audit(AuditAction::CancelOrder, &id.to_string(), "ok: cancelled")
+        });
         if let Some(h) = &self.halted {
             return Err(OrderError::TradingHalted(h.clone()));
         }
@@ -125,6 +191,24 @@ impl Simulation {
         name: &str,
         running: bool,
     ) -> Result<StrategyInfo, EngineError> {
+        let action = if running {
+            AuditAction::StartStrategy
+        } else {
+            AuditAction::StopStrategy
+        };
+        let result = self.set_running_checked(name, running, action);
+        if let Err(e) = &result {
+            self.audit_refusal(action, name, &e.to_string());
+        }
+        result
+    }
+
+    fn set_running_checked(
+        &mut self,
+        name: &str,
+        running: bool,
+        action: AuditAction,
+    ) -> Result<StrategyInfo, EngineError> {
         let si = self
             .slots
             .iter()
@@ -136,7 +220,21 @@ impl Simulation {
         if let Some(h) = &self.halted {
             return Err(EngineError::Halted(h.clone()));
         }
-        self.journal.set_strategy_state(name, running)?;
+        let outcome = if running {
+            "ok: running"
+        } else {
+            "ok: stopped"
+        };
+        let written = self
+            .journal
+            .begin()
+            .and_then(|_| self.journal.set_strategy_state(name, running))
+            .and_then(|_| self.record_audit(action, name, outcome))
+            .and_then(|_| self.journal.commit());
+        if let Err(e) = written {
+            self.journal.rollback();
+            return Err(e.into());
+        }
         self.slots[si].running = running;
         tracing::info!(strategy = name, running, "strategy state changed");
         self.sink.on_event(&EngineEvent::StrategyState {

@@ -37,6 +37,8 @@ use crate::strategy::Strategy;
 
 pub use queue::{Ev, EventQueue};
 
+use crate::domain::audit::AuditContext;
+
 /// The current time, as whoever drives the simulation sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Now {
@@ -156,6 +158,8 @@ pub struct Simulation {
     pub(crate) identity_violations: u64,
     /// Wall time of the step being run (stamps market data events).
     pub(crate) wall_ms: i64,
+    /// On whose behalf the API command being run acts (audit trail), if anyone's.
+    pub(crate) acting_for: Option<AuditContext>,
 }
 
 impl std::fmt::Debug for Simulation {
@@ -169,6 +173,15 @@ impl std::fmt::Debug for Simulation {
 }
 
 impl Simulation {
+    /// [`Simulation::step`] for an API command made on behalf of `who`: the command's change and
+    /// its audit entry are journaled in one transaction (a refused command gets an entry alone).
+    pub fn step_as(&mut self, input: Input, who: Option<AuditContext>, now: Now) -> Output {
+        self.acting_for = who;
+        let output = self.step(input, now);
+        self.acting_for = None;
+        output
+    }
+
     /// Does one thing at `now` and reports what it did.
     pub fn step(&mut self, input: Input, now: Now) -> Output {
         self.wall_ms = now.wall_ms;

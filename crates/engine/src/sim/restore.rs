@@ -152,6 +152,7 @@ impl Simulation {
             totals,
             identity_violations: 0,
             wall_ms: 0,
+            acting_for: None,
             cfg,
         };
         sim.next_order_id = sim.journal.max_order_id()? + 1;

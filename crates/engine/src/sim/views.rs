@@ -162,6 +162,16 @@ impl Simulation {
         self.journal.trades(offset, limit)
     }
 
+    /// A page of the audit trail, newest first (the runtime answers this from its read
+    /// connection).
+    pub fn audit(
+        &self,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Page<crate::domain::audit::AuditEntry>, JournalError> {
+        self.journal.audit(offset, limit)
+    }
+
     pub(crate) fn push_pair_gauges(&mut self, pair: &str) {
         self.pending.push(gauges::position(&self.portfolio, pair));
         let count =
