@@ -304,8 +304,19 @@ def test_keys_take_effect_within_a_second_and_survive_kill9(zq_factory):
 
     kept = keys_cli(zq.data_dir, "add", "--name", "grafana").stdout.strip()
     assert time_until(lambda: zq.api("GET", "/api/v1/strategies", key=kept).status_code == 200) < 1.0
+    # An audited state change right before the kill: its entry must survive with the change.
+    stop = zq.api("POST", "/api/v1/strategies/sma_cross/stop", key=kept,
+                  headers={"X-Request-Id": "e2e-stop-1"})
+    assert stop.status_code == 200, stop.text
+    assert stop.headers.get("X-Request-Id") == "e2e-stop-1"
     zq.kill9()
     zq.start()
+    trail = zq.api("GET", "/api/v1/audit?limit=50", key=kept).json()["items"]
+    mine = [e for e in trail if e["request_id"] == "e2e-stop-1"]
+    assert mine, f"the audit entry was lost by kill -9: {trail}"
+    assert mine[0]["key_name"] == "grafana" and mine[0]["client"] == "127.0.0.1"
+    assert mine[0]["action"] == "stop_strategy" and mine[0]["outcome"] == "ok: stopped"
+    assert zq.api("GET", "/api/v1/strategies/sma_cross", key=kept).json()["running"] is False
     assert zq.api("GET", "/api/v1/strategies", key=kept).status_code == 200
     assert zq.api("GET", "/api/v1/strategies", key=generated).status_code == 200
     assert zq.api("GET", "/api/v1/strategies", key=key).status_code == 401

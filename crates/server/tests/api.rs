@@ -741,3 +741,81 @@ async fn authenticated_responses_carry_a_request_id() {
     assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
     assert!(id_of(&refused).is_none());
 }
+
+/// State-changing calls leave an audit entry with the key's name (never the key), the request
+/// id and the outcome; refused ones too; reads leave none. Newest first, paginated.
+#[tokio::test(flavor = "multi_thread")]
+async fn state_changes_are_audited_by_key_name() {
+    let Service { app, .. } = service();
+    wait_ready(&app).await;
+    let mut placed = post_json(
+        "/api/v1/orders",
+        r#"{"pair":"BTC-USDT","side":"buy","type":"limit","price":1.0,"qty":0.001}"#,
+    );
+    placed
+        .headers_mut()
+        .insert("x-request-id", "place-1".parse().unwrap());
+    let placed = send(&app, placed).await;
+    assert_eq!(placed.status, StatusCode::CREATED, "{}", placed.text());
+    let id = placed.json()["id"].as_u64().unwrap();
+    let refused = send(
+        &app,
+        post_json(
+            "/api/v1/orders",
+            r#"{"pair":"NOPE-USDT","side":"buy","type":"market","qty":1}"#,
+        ),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let cancel = send(
+        &app,
+        authed(Method::DELETE, &format!("/api/v1/orders/{id}"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(cancel.status, StatusCode::OK, "{}", cancel.text());
+    let stop = send(
+        &app,
+        authed(Method::POST, "/api/v1/strategies/sma_cross/stop")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(stop.status, StatusCode::OK, "{}", stop.text());
+    get(&app, "/api/v1/orders").await; // a read: no entry
+
+    let trail = get(&app, "/api/v1/audit").await;
+    assert_eq!(trail.status, StatusCode::OK, "{}", trail.text());
+    let body = trail.json();
+    assert_eq!(body["total"], 4, "{body}");
+    let items = body["items"].as_array().unwrap();
+    let row = |i: usize, field: &str| items[i][field].as_str().unwrap_or("").to_string();
+    assert_eq!(row(3, "action"), "place_order");
+    assert_eq!(row(3, "request_id"), "place-1");
+    assert_eq!(row(3, "target"), id.to_string());
+    assert_eq!(row(3, "outcome"), "ok: open");
+    assert_eq!(row(2, "action"), "place_order");
+    assert!(
+        row(2, "outcome").starts_with("refused: unknown pair"),
+        "{body}"
+    );
+    assert_eq!(row(1, "action"), "cancel_order");
+    assert_eq!(row(1, "outcome"), "ok: cancelled");
+    assert_eq!(row(0, "action"), "stop_strategy");
+    assert_eq!(row(0, "target"), "sma_cross");
+    for item in items {
+        assert_eq!(item["key_name"], "configured-0");
+        assert!(item["time_ms"].as_i64().unwrap() > 1_600_000_000_000);
+        assert!(!item.to_string().contains(KEY), "a key in the audit trail");
+    }
+    let page = get(&app, "/api/v1/audit?offset=1&limit=2").await.json();
+    assert_eq!(page["items"].as_array().unwrap().len(), 2);
+    assert_eq!(page["items"][0]["action"], "cancel_order");
+    let unauthenticated = send(
+        &app,
+        Request::get("/api/v1/audit").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(unauthenticated.status, StatusCode::UNAUTHORIZED);
+}

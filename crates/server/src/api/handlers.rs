@@ -4,16 +4,16 @@ use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use zigquant_engine::{
-    EngineError, EngineHandle, OrderError, OrderFilter, OrderKind, OrderRequest, OrderSide,
-    OrderStatus,
+    AuditContext, EngineError, EngineHandle, OrderError, OrderFilter, OrderKind, OrderRequest,
+    OrderSide, OrderStatus,
 };
 
 use super::error::ApiError;
-use super::AppState;
+use super::{AppState, Caller};
 
 /// Default page size of list endpoints.
 const DEFAULT_PAGE: usize = 100;
@@ -111,35 +111,64 @@ pub async fn get_strategy(
 /// `POST /api/v1/strategies/{name}/start`.
 pub async fn start_strategy(
     state: State<AppState>,
+    caller: Option<Extension<Caller>>,
     name: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
-    set_running(state, name, true).await
+    set_running(state, caller, name, true).await
 }
 
 /// `POST /api/v1/strategies/{name}/stop`.
 pub async fn stop_strategy(
     state: State<AppState>,
+    caller: Option<Extension<Caller>>,
     name: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
-    set_running(state, name, false).await
+    set_running(state, caller, name, false).await
 }
 
-/// Starts or stops a strategy (journaled) and answers with its new state.
+/// Starts or stops a strategy (journaled, with its audit entry) and answers with its new state.
 async fn set_running(
     State(state): State<AppState>,
+    caller: Option<Extension<Caller>>,
     name: Result<Path<String>, PathRejection>,
     running: bool,
 ) -> Result<Response, ApiError> {
     let Path(name) = name?;
-    let strategy = call(&state, move |e| {
-        if running {
-            e.start_strategy(&name)
-        } else {
-            e.stop_strategy(&name)
-        }
+    let who = audit_context(caller);
+    let strategy = call(&state, move |e| match who {
+        Some(who) => e.set_running_as(&name, running, who),
+        None if running => e.start_strategy(&name),
+        None => e.stop_strategy(&name),
     })
     .await??;
     Ok(Json(strategy).into_response())
+}
+
+/// The audit trail's view of the authenticated caller (always there behind `require_key`).
+fn audit_context(caller: Option<Extension<Caller>>) -> Option<AuditContext> {
+    caller.map(|Extension(c)| AuditContext {
+        key_name: c.key.to_string(),
+        client: c.addr.map(|a| a.to_string()),
+        request_id: c.request_id,
+    })
+}
+
+/// `GET /api/v1/audit`: the audit trail, newest first; paginated.
+pub async fn list_audit(
+    State(state): State<AppState>,
+    query: Result<Query<PageQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(query) = query?;
+    let limit = page_limit(&state, query.limit)?;
+    let offset = query.offset.unwrap_or(0);
+    let page = call(&state, move |e| e.audit(offset, limit)).await??;
+    Ok(Json(PageBody {
+        items: page.items,
+        total: page.total,
+        offset,
+        limit,
+    })
+    .into_response())
 }
 
 /// Query of `GET /api/v1/orders`.
@@ -266,11 +295,17 @@ impl PlaceOrder {
 /// reason; validation failures are 422 and never reach an exchange).
 pub async fn place_order(
     State(state): State<AppState>,
+    caller: Option<Extension<Caller>>,
     body: Result<Json<PlaceOrder>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(body) = body?;
     let request = body.into_request()?;
-    let order = call(&state, move |e| e.place_order(request)).await??;
+    let who = audit_context(caller);
+    let order = call(&state, move |e| match who {
+        Some(who) => e.place_order_as(request, who),
+        None => e.place_order(request),
+    })
+    .await??;
     Ok((StatusCode::CREATED, Json(order)).into_response())
 }
 
@@ -289,10 +324,16 @@ pub async fn get_order(
 /// `DELETE /api/v1/orders/{id}`: cancels an open order.
 pub async fn cancel_order(
     State(state): State<AppState>,
+    caller: Option<Extension<Caller>>,
     id: Result<Path<u64>, PathRejection>,
 ) -> Result<Response, ApiError> {
     let Path(id) = id?;
-    let order = call(&state, move |e| e.cancel_order(id)).await??;
+    let who = audit_context(caller);
+    let order = call(&state, move |e| match who {
+        Some(who) => e.cancel_order_as(id, who),
+        None => e.cancel_order(id),
+    })
+    .await??;
     Ok(Json(order).into_response())
 }
 

@@ -143,6 +143,12 @@ pub const ROUTES: &[RouteDoc] = &[
         "JSON summary of the trading metrics.",
         true,
     ),
+    route(
+        "GET",
+        "/api/v1/audit",
+        "Audit trail of orders placed or cancelled and strategies started or stopped: time, key name, client address, request id, outcome; newest first, paginated.",
+        true,
+    ),
 ];
 
 /// The distinct route templates: the closed set of `path` label values (plus `unmatched`).
@@ -189,6 +195,7 @@ pub fn routes(state: AppState, body_limit_bytes: usize) -> Router {
         .route("/api/v1/positions", get(handlers::list_positions))
         .route("/api/v1/trades", get(handlers::list_trades))
         .route("/api/v1/metrics", get(handlers::summary))
+        .route("/api/v1/audit", get(handlers::list_audit))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             guard::require_key,
