@@ -391,6 +391,18 @@ mod tests {
     }
 
     #[test]
+    fn last_use_is_recorded_and_never_goes_back() {
+        let dir = temp_dir("used");
+        let mut store = KeyStore::open(&dir).unwrap();
+        let name = KeyName::parse("grafana").unwrap();
+        store.add(&name).unwrap();
+        assert_eq!(store.list().unwrap()[0].last_used_unix, None);
+        store.record_last_used(&[(name.clone(), 2_000)]).unwrap();
+        store.record_last_used(&[(name.clone(), 1_000)]).unwrap();
+        assert_eq!(store.list().unwrap()[0].last_used_unix, Some(2_000));
+    }
+
+    #[test]
     fn another_connection_s_commit_changes_data_version() {
         let dir = temp_dir("version");
         let reader = KeyStore::open(&dir).unwrap();

@@ -74,7 +74,9 @@ fn client_ip(request: &Request) -> Option<IpAddr> {
 
 /// 429 when `ip` has used up its failed authentications.
 fn throttled(state: &AppState, ip: Option<IpAddr>) -> Option<Response> {
-    let retry = state.limits.auth_allowed(ip?).err()?;
+    let ip = ip?;
+    let retry = state.limits.auth_allowed(ip).err()?;
+    tracing::debug!(client = %ip, retry_after_s = retry.0, "authentication throttled");
     state
         .catalogue
         .api_auth_failures_total
@@ -97,6 +99,8 @@ fn record_failure(state: &AppState, ip: Option<IpAddr>, failure: AuthFailure) {
     if let Some(ip) = ip {
         state.limits.record_auth_failure(ip);
     }
+    // The address and the reason only: never what was presented.
+    tracing::debug!(client = ?ip, reason = failure.as_str(), "authentication failed");
 }
 
 /// Rejects `/api/v1` requests without a valid bearer key; lets the rest through with a [`Caller`].
