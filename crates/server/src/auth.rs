@@ -110,7 +110,13 @@ impl ApiKeys {
         let store = KeyStore::open(data_dir)?;
         let plain_file = data_dir.join(GENERATED_KEY_FILE);
         let mut source = KeySource::Configured;
-        if let Some(old_key) = read_plain_key(&plain_file) {
+        // The plain file was only ever accepted when no key was configured: migrate it then only,
+        // so that configuring keys keeps locking it out as before.
+        let plain_key = configured
+            .is_empty()
+            .then(|| read_plain_key(&plain_file))
+            .flatten();
+        if let Some(old_key) = plain_key {
             let stored = store.hashed_keys()?;
             if !stored.iter().any(|k| k.matches(old_key.as_bytes())) {
                 let name = free_name(&store, GENERATED_KEY_NAME)?;
@@ -359,6 +365,18 @@ mod tests {
         drop(keys);
         let (_, source) = ApiKeys::open(&[], &dir).unwrap();
         assert_eq!(source, KeySource::Stored { count: 1 });
+    }
+
+    #[test]
+    fn a_plain_key_file_stays_locked_out_when_keys_are_configured() {
+        // Old versions ignored the file once keys were configured; migrating it would let it in.
+        let dir = temp_dir("locked-out");
+        let old = "0123456789abcdef0123456789abcdef";
+        std::fs::write(dir.join(GENERATED_KEY_FILE), format!("{old}\n")).unwrap();
+        let (keys, source) =
+            ApiKeys::open(&["configured-key-0123456789".to_string()], &dir).unwrap();
+        assert_eq!(source, KeySource::Configured);
+        assert!(keys.authenticate(old.as_bytes()).is_none());
     }
 
     #[test]

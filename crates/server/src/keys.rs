@@ -38,7 +38,7 @@ pub enum KeyStoreError {
         source: rusqlite::Error,
     },
     /// The name is not a valid key name.
-    #[error("invalid key name {0:?}: use 1 to 64 characters from A-Z a-z 0-9 . _ - (e.g. grafana, ci-bot)")]
+    #[error("invalid key name {0:?}: use 1 to 64 characters from A-Z a-z 0-9 . _ - (e.g. grafana, ci-bot), not starting with configured-")]
     InvalidName(String),
     /// A key with this name exists already.
     #[error("a key named {0:?} exists already; revoke it first or pick another name")]
@@ -66,7 +66,9 @@ pub struct KeyName(String);
 impl KeyName {
     /// Checks `name` against the allowed characters and length.
     pub fn parse(name: &str) -> Result<Self, KeyStoreError> {
+        // `configured-N` names the config's keys in logs and the audit trail.
         let ok = !name.is_empty()
+            && !name.starts_with("configured-")
             && name.len() <= MAX_NAME_LEN
             && name
                 .bytes()
@@ -359,7 +361,7 @@ mod tests {
     fn names_are_checked() {
         assert!(KeyName::parse("grafana").is_ok());
         assert!(KeyName::parse("ci-bot_2.x").is_ok());
-        for bad in ["", "a b", "é", "x;DROP", &"a".repeat(65)] {
+        for bad in ["", "a b", "é", "x;DROP", &"a".repeat(65), "configured-0"] {
             assert!(KeyName::parse(bad).is_err(), "{bad:?}");
         }
     }
