@@ -7,7 +7,7 @@
 //!   time so a flood of guesses cannot take every core (the auth-failure limit stops it anyway).
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use base64::Engine as _;
 use ring::digest;
@@ -51,8 +51,12 @@ impl BasicCredentials {
 /// The users of a web config.
 pub struct BasicAuthUsers {
     users: BTreeMap<String, String>,
-    /// A hash of a random password at the users' cost, for unknown user names.
-    decoy: String,
+    /// The users' bcrypt cost, for the decoy.
+    cost: u32,
+    /// A hash of a random password at the users' cost, for unknown user names; made on first
+    /// need (a bcrypt: not on the request path of a config reload, but inside `verify`, which
+    /// runs off the async workers).
+    decoy: OnceLock<String>,
     cache: Mutex<HashMap<[u8; 32], bool>>,
     bcrypt: Mutex<()>,
 }
@@ -73,16 +77,10 @@ impl BasicAuthUsers {
             })?;
             cost.get_or_insert(c);
         }
-        let decoy = match cost {
-            Some(cost) => {
-                let password = crate::keys::random_key().map_err(|e| e.to_string())?;
-                bcrypt::hash(password, cost).map_err(|e| e.to_string())?
-            }
-            None => String::new(),
-        };
         Ok(Self {
             users,
-            decoy,
+            cost: cost.unwrap_or(bcrypt::DEFAULT_COST),
+            decoy: OnceLock::new(),
             cache: Mutex::new(HashMap::new()),
             bcrypt: Mutex::new(()),
         })
@@ -98,7 +96,7 @@ impl BasicAuthUsers {
     pub fn verify(&self, credentials: &BasicCredentials) -> bool {
         let (hash, known) = match self.users.get(&credentials.user) {
             Some(hash) => (hash.as_str(), true),
-            None => (self.decoy.as_str(), false),
+            None => (self.decoy().as_str(), false),
         };
         let cache_key = {
             let mut context = digest::Context::new(&digest::SHA256);
@@ -124,6 +122,15 @@ impl BasicAuthUsers {
         }
         cache.insert(cache_key, ok && known);
         ok && known
+    }
+
+    fn decoy(&self) -> &String {
+        self.decoy.get_or_init(|| {
+            let password = crate::keys::random_key().unwrap_or_else(|_| "decoy".repeat(8));
+            // A valid cost (checked in `new`), so hashing cannot fail; an empty decoy would only
+            // make unknown users fail faster, never succeed.
+            bcrypt::hash(password, self.cost).unwrap_or_default()
+        })
     }
 
     fn lock_cache(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], bool>> {
