@@ -61,6 +61,7 @@ fn pki(tag: &str) -> Pki {
     for (name, san) in [
         ("server", "subjectAltName=IP:127.0.0.1,DNS:localhost"),
         ("client", "subjectAltName=DNS:prometheus.example"),
+        ("other-client", "subjectAltName=DNS:someone-else.example"),
     ] {
         let key = format!("{name}.key");
         let csr = format!("{name}.csr");
@@ -369,4 +370,72 @@ fn the_deploy_example_loads() {
     assert!(loaded.tls.is_some());
     assert!(!loaded.users.is_empty());
     assert_eq!(loaded.headers.len(), 3);
+}
+
+/// A real handshake against the rustls config a web config makes: `client_allowed_sans` lets in
+/// a client certificate with a listed SAN and refuses one from the same CA without it.
+#[tokio::test(flavor = "multi_thread")]
+async fn client_allowed_sans_are_enforced_in_the_handshake() {
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+    use tokio_rustls::rustls::{ClientConfig, RootCertStore};
+
+    let pki = pki("sans");
+    let loaded = pki.accepts(
+        "sans-handshake",
+        &format!("{TLS}  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n  client_allowed_sans:\n    - prometheus.example\n"),
+    );
+    let acceptor = tokio_rustls::TlsAcceptor::from(loaded.tls.expect("TLS on"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                if let Ok(mut tls) = acceptor.accept(stream).await {
+                    use tokio::io::AsyncWriteExt;
+                    let _ = tls.write_all(b"hello").await;
+                    let _ = tls.shutdown().await;
+                }
+            });
+        }
+    });
+    let mut roots = RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_file(pki.dir.join("ca.crt")).unwrap())
+        .unwrap();
+    let handshake = |client: &'static str| {
+        let roots = roots.clone();
+        let dir = pki.dir.clone();
+        async move {
+            let certs = CertificateDer::pem_file_iter(dir.join(format!("{client}.crt")))
+                .unwrap()
+                .collect::<Result<Vec<_>, _>>()
+                .unwrap();
+            let key = PrivateKeyDer::from_pem_file(dir.join(format!("{client}.key"))).unwrap();
+            let config = ClientConfig::builder_with_provider(std::sync::Arc::new(
+                tokio_rustls::rustls::crypto::ring::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_client_auth_cert(certs, key)
+            .unwrap();
+            let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+            let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+            let name = ServerName::try_from("localhost").unwrap();
+            let mut tls = connector.connect(name, stream).await?;
+            // TLS 1.3: the server's verdict on the client certificate arrives with the first read.
+            let mut buf = Vec::new();
+            use tokio::io::AsyncReadExt;
+            tls.read_to_end(&mut buf).await?;
+            Ok::<_, std::io::Error>(buf)
+        }
+    };
+    assert_eq!(handshake("client").await.expect("allowed SAN"), b"hello");
+    assert!(
+        handshake("other-client").await.is_err(),
+        "a certificate without an allowed SAN got through"
+    );
 }
