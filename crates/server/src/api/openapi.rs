@@ -74,7 +74,12 @@ fn operation(route: &RouteDoc) -> Value {
                 .push(json!({"name": name, "in": "path", "required": true, "schema": schema}));
         }
     }
-    if route.method == "GET" && matches!(route.path, "/api/v1/orders" | "/api/v1/trades") {
+    if route.method == "GET"
+        && matches!(
+            route.path,
+            "/api/v1/orders" | "/api/v1/trades" | "/api/v1/audit"
+        )
+    {
         for (name, schema) in [
             (
                 "offset",
@@ -122,6 +127,10 @@ fn operation(route: &RouteDoc) -> Value {
         let mut unauthorized = error.clone();
         unauthorized["description"] = json!("missing or invalid bearer key");
         responses.insert("401".into(), unauthorized);
+        let mut throttled = error.clone();
+        throttled["description"] =
+            json!("too many failed authentications or requests from this address; see Retry-After");
+        responses.insert("429".into(), throttled);
     }
     let mut default = error;
     default["description"] = json!("error");
