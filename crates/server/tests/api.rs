@@ -429,7 +429,14 @@ async fn bad_input_gets_a_json_4xx() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ten_thousand_hostile_requests_add_no_series() {
-    let Service { app, .. } = service();
+    // No trading: a strategy's or the noise trader's first fill on a new (strategy, pair, side)
+    // adds series too, at a moment no test controls; only requests may add series here.
+    let mut config = test_config();
+    config.engine.noise.enabled = false;
+    for strategy in &mut config.engine.strategies {
+        strategy.enabled = false;
+    }
+    let Service { app, .. } = build(&config).expect("service builds");
     // Market-data series appear with the first bar; wait for it so only requests can add series.
     wait_ready(&app).await;
     let methods = [
