@@ -99,6 +99,9 @@ pub enum FeedError {
     NoSymbols(Venue),
 }
 
+/// A venue module's history request builder (symbol, interval, first and last open time).
+type HistoryRequestFn = fn(&str, Interval, i64, i64) -> HistoryRequest;
+
 /// How a session ended.
 enum SessionEnd {
     /// The venue announced a shutdown: reconnect at once.
@@ -280,11 +283,10 @@ impl Feed {
     /// as many REST pages as needed; `None` when a page failed `rest_attempts` times.
     async fn fetch_range(&self, i: usize, start: i64, end: i64) -> Option<Vec<Candle>> {
         let interval_ms = self.spec.interval.millis();
-        let (limit, request): (usize, fn(&str, Interval, i64, i64) -> HistoryRequest) =
-            match self.spec.venue {
-                Venue::Hyperliquid => (hyperliquid::HISTORY_LIMIT, hyperliquid::history_request),
-                Venue::Binance => (binance::HISTORY_LIMIT, binance::history_request),
-            };
+        let (limit, request): (usize, HistoryRequestFn) = match self.spec.venue {
+            Venue::Hyperliquid => (hyperliquid::HISTORY_LIMIT, hyperliquid::history_request),
+            Venue::Binance => (binance::HISTORY_LIMIT, binance::history_request),
+        };
         let mut out: Vec<Candle> = Vec::new();
         let mut page_start = start;
         while page_start <= end {

@@ -87,7 +87,7 @@ impl Sequencer {
                         Verdict::Partial
                     }
                     Some(f) if candle.open_time_ms > f.open_time_ms => {
-                        match std::mem::replace(&mut self.forming, Some(candle)) {
+                        match self.forming.replace(candle) {
                             Some(closed) => self.order(closed),
                             None => Verdict::Partial,
                         }
