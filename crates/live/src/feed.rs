@@ -550,7 +550,9 @@ impl Feed {
                 let missing = (to_ms - from_ms) / self.spec.interval.millis() + 1;
                 tracing::info!(venue = %venue, symbol, "stream skipped {missing} candles; fetching them over REST");
                 if let Some(candles) = self.fetch_range(i, from_ms, to_ms).await {
-                    self.hand_on_history(i, candles, CandleOrigin::Backfill, now_ms());
+                    // Everything before a closed candle is closed, whatever the clocks say.
+                    let closed_before = then.open_time_ms;
+                    self.hand_on_history(i, candles, CandleOrigin::Backfill, closed_before);
                 } else {
                     tracing::warn!(venue = %venue, symbol, "could not fetch {missing} missing candles; strategies skip them");
                 }

@@ -96,16 +96,22 @@ impl LinkLog {
         true
     }
 
-    /// Records a failure (`why`); returns whether the link changed to down.
+    /// Records a failure (`why`); returns whether the link changed from up to down (a link that
+    /// never came up is down from the start).
     pub fn down(&mut self, why: &str) -> bool {
         let now = Instant::now();
         if self.up != Some(false) {
-            tracing::warn!(venue = %self.venue, "market data link down: {why}; reconnecting with backoff");
+            let changed = self.up == Some(true);
+            if changed {
+                tracing::warn!(venue = %self.venue, "market data link down: {why}; reconnecting with backoff");
+            } else {
+                tracing::warn!(venue = %self.venue, "market data link cannot connect: {why}; retrying with backoff");
+            }
             self.up = Some(false);
             self.down_since = now;
             self.last_reminder = now;
             self.failures = 1;
-            return true;
+            return changed;
         }
         self.failures += 1;
         if now.duration_since(self.last_reminder) >= self.reminder_every {
@@ -144,7 +150,7 @@ mod tests {
     #[test]
     fn only_state_changes_are_reported() {
         let mut log = LinkLog::new(Venue::Binance, Duration::from_secs(60));
-        assert!(log.down("refused"));
+        assert!(!log.down("refused"), "down from the start");
         assert!(!log.down("refused"));
         assert!(log.up());
         assert!(!log.up());
