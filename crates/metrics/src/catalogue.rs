@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use crate::labels::{
     AlertLabels, AuthFailureLabels, AuthFailureReason, BuildLabels, ExchangeLabels, Level, Limit,
-    LimitLabels, OrderStatusLabels, PairLabels, RejectionLabels, RequestLabels, RouteLabels,
-    StrategyLabels, StrategyPairLabels, TerminalStatus, TradeLabels, Version,
+    LimitLabels, MarketDataErrorLabels, MarketDataKind, MarketDataMessageLabels, MarketDataReason,
+    OrderStatusLabels, PairLabels, RejectionLabels, RequestLabels, RouteLabels, StrategyLabels,
+    StrategyPairLabels, TerminalStatus, TradeLabels, Version,
 };
 use crate::{
     Counter, Format, Gauge, Histogram, LabelDomain, LabelKind, Labelled, Metric, MetricsError,
@@ -32,6 +33,8 @@ pub struct CatalogueConfig {
     pub order_latency_buckets: Vec<f64>,
     /// Buckets of `zigquant_api_latency_seconds`.
     pub api_latency_buckets: Vec<f64>,
+    /// Buckets of `zigquant_market_data_delay_seconds`.
+    pub market_data_delay_buckets: Vec<f64>,
     /// The `version` label of `zigquant_build_info`.
     pub version: String,
 }
@@ -55,6 +58,7 @@ impl Default for CatalogueConfig {
             rejection_reasons: Vec::new(),
             order_latency_buckets: Self::default_buckets(),
             api_latency_buckets: Self::default_buckets(),
+            market_data_delay_buckets: Self::default_buckets(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
         }
     }
@@ -121,6 +125,14 @@ pub struct Catalogue {
     pub journal_write_errors_total: Arc<Counter>,
     /// `zigquant_engine_clock_slips_total`: times the overloaded engine let its market clock slip.
     pub engine_clock_slips_total: Arc<Counter>,
+    /// `zigquant_market_data_messages_total{exchange,kind}`: messages from a live venue feed.
+    pub market_data_messages_total: Labelled<MarketDataMessageLabels<'static>, Counter>,
+    /// `zigquant_market_data_reconnects_total{exchange}`: reconnect attempts of a live feed.
+    pub market_data_reconnects_total: Labelled<ExchangeLabels<'static>, Counter>,
+    /// `zigquant_market_data_errors_total{exchange,reason}`: dropped data and broken links.
+    pub market_data_errors_total: Labelled<MarketDataErrorLabels<'static>, Counter>,
+    /// `zigquant_market_data_delay_seconds{exchange}`: venue event time -> receipt.
+    pub market_data_delay_seconds: Labelled<ExchangeLabels<'static>, Histogram>,
     /// `zigquant_build_info{version}`: always 1.
     pub build_info: Labelled<BuildLabels<'static>, Gauge>,
     /// `zigquant_api_auth_failures_total{reason}`: failed or throttled authentications.
@@ -153,6 +165,7 @@ impl Catalogue {
         for b in [
             &mut config.order_latency_buckets,
             &mut config.api_latency_buckets,
+            &mut config.market_data_delay_buckets,
         ] {
             if Histogram::new(b).is_err() {
                 *b = CatalogueConfig::default_buckets();
@@ -262,14 +275,11 @@ impl Catalogue {
             "zigquant_api_connections_active",
             "Open client connections to the API.",
         )?;
+        let exchange = || LabelDomain::new("exchange", config.exchanges.iter().cloned(), "other");
         let exchange_connected = typed(r.gauge_family(
             "zigquant_exchange_connected",
-            "1 when the exchange link is connected, 0 when not.",
-            vec![LabelDomain::new(
-                "exchange",
-                config.exchanges.iter().cloned(),
-                "other",
-            )],
+            "1 when the exchange link is connected, 0 when not. For a venue with live market data: the market-data connection is open and its heartbeat answered.",
+            vec![exchange()],
         ))?;
         let var_95 = r.gauge(
             "zigquant_var_95",
@@ -314,6 +324,37 @@ impl Catalogue {
             "zigquant_engine_clock_slips_total",
             "Times the engine fell more than a second (and 4 bars) behind the wall clock and let the paced market clock slip: overload; bars then come later than the configured speed, none is skipped.",
         )?;
+        let market_data_messages_total = typed(r.counter_family(
+            "zigquant_market_data_messages_total",
+            "Messages received from a live venue's market-data feed, by exchange and kind (candle = a closed candle, candle_partial = one still forming, pong, ping, subscription_response, server_shutdown, unknown, malformed).",
+            vec![
+                exchange(),
+                LabelDomain::new("kind", MarketDataKind::ALL.iter().map(|k| k.as_str()), "other"),
+            ],
+        ))?;
+        let market_data_reconnects_total = typed(r.counter_family(
+            "zigquant_market_data_reconnects_total",
+            "Reconnect attempts of a live venue's market-data feed (successful or not).",
+            vec![exchange()],
+        ))?;
+        let market_data_errors_total = typed(r.counter_family(
+            "zigquant_market_data_errors_total",
+            "Live market data dropped or links judged broken, by exchange and reason (malformed, duplicate, out_of_order, gap, rest_failed, heartbeat_timeout).",
+            vec![
+                exchange(),
+                LabelDomain::new(
+                    "reason",
+                    MarketDataReason::ALL.iter().map(|r| r.as_str()),
+                    "other",
+                ),
+            ],
+        ))?;
+        let market_data_delay_seconds = typed(r.histogram_family(
+            "zigquant_market_data_delay_seconds",
+            "Seconds from a live venue's event time to its receipt here (venues that stamp events: Binance).",
+            vec![exchange()],
+            &config.market_data_delay_buckets,
+        ))?;
         let build_info = typed(r.gauge_family(
             "zigquant_build_info",
             "Build information; the value is always 1.",
@@ -382,6 +423,10 @@ impl Catalogue {
             order_rejections_total,
             journal_write_errors_total,
             engine_clock_slips_total,
+            market_data_messages_total,
+            market_data_reconnects_total,
+            market_data_errors_total,
+            market_data_delay_seconds,
             build_info,
             api_auth_failures_total,
             api_limited_total,

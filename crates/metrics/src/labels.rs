@@ -201,6 +201,28 @@ closed_set!(
     Connections => "connections", /// The web config's server-wide `rate_limit` (429).
     ServerRate => "server_rate" }
 );
+closed_set!(
+    /// The `kind` of a message from a live venue's market-data feed.
+    MarketDataKind { /// A candle the venue marks closed.
+    Candle => "candle", /// A candle still forming.
+    CandlePartial => "candle_partial", /// An answer to our heartbeat.
+    Pong => "pong", /// A WebSocket ping from the venue.
+    Ping => "ping", /// A subscription confirmation.
+    SubscriptionResponse => "subscription_response", /// The venue announced a disconnect.
+    ServerShutdown => "server_shutdown", /// A channel or event the feed does not use.
+    Unknown => "unknown", /// Not the documented shape.
+    Malformed => "malformed" }
+);
+closed_set!(
+    /// The `reason` of `zigquant_market_data_errors_total`.
+    MarketDataReason { /// Not the documented shape, or prices that make no candle.
+    Malformed => "malformed", /// A closed candle already handed on.
+    Duplicate => "duplicate", /// Older than the last candle handed on.
+    OutOfOrder => "out_of_order", /// The stream skipped candles.
+    Gap => "gap", /// A REST history request failed.
+    RestFailed => "rest_failed", /// No answer to a heartbeat: a silent stall.
+    HeartbeatTimeout => "heartbeat_timeout" }
+);
 
 macro_rules! label_set {
     ($(#[$doc:meta])* $name:ident <$lt:lifetime> { $($field:ident : $ty:ty => $label:literal, $get:expr);+ $(;)? }) => {
@@ -306,4 +328,18 @@ label_set!(
 label_set!(
     /// `zigquant_api_limited_total`.
     LimitLabels { limit: Limit => "limit", |v: &Limit| v.as_str() }
+);
+label_set!(
+    /// `zigquant_market_data_messages_total`.
+    MarketDataMessageLabels<'a> {
+        exchange: Exchange<'a> => "exchange", |v: &Exchange<'a>| v.0;
+        kind: MarketDataKind => "kind", |v: &MarketDataKind| v.as_str();
+    }
+);
+label_set!(
+    /// `zigquant_market_data_errors_total`.
+    MarketDataErrorLabels<'a> {
+        exchange: Exchange<'a> => "exchange", |v: &Exchange<'a>| v.0;
+        reason: MarketDataReason => "reason", |v: &MarketDataReason| v.as_str();
+    }
 );

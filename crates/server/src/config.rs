@@ -113,6 +113,8 @@ pub struct MetricsConfig {
     pub order_latency_buckets: Vec<f64>,
     /// Bucket bounds of `zigquant_api_latency_seconds`.
     pub api_latency_buckets: Vec<f64>,
+    /// Bucket bounds of `zigquant_market_data_delay_seconds` (live venues only).
+    pub market_data_delay_buckets: Vec<f64>,
 }
 
 impl Default for MetricsConfig {
@@ -124,6 +126,9 @@ impl Default for MetricsConfig {
             ],
             api_latency_buckets: vec![
                 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+            ],
+            market_data_delay_buckets: vec![
+                0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
             ],
         }
     }
@@ -200,6 +205,10 @@ impl Config {
                 "metrics.api_latency_buckets",
                 &self.metrics.api_latency_buckets,
             ),
+            (
+                "metrics.market_data_delay_buckets",
+                &self.metrics.market_data_delay_buckets,
+            ),
         ] {
             // The histogram's own rules (non-empty, finite, strictly increasing), so the config
             // cannot accept what the catalogue would refuse.
@@ -250,6 +259,10 @@ mod tests {
         for story_bound in [0.01, 0.05, 0.1, 0.5, 1.0] {
             assert!(config.metrics.order_latency_buckets.contains(&story_bound));
             assert!(config.metrics.api_latency_buckets.contains(&story_bound));
+            assert!(config
+                .metrics
+                .market_data_delay_buckets
+                .contains(&story_bound));
         }
     }
 
@@ -264,6 +277,10 @@ mod tests {
             fallback.order_latency_buckets
         );
         assert_eq!(documented.api_latency_buckets, fallback.api_latency_buckets);
+        assert_eq!(
+            documented.market_data_delay_buckets,
+            fallback.market_data_delay_buckets
+        );
     }
 
     #[test]
