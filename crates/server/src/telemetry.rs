@@ -7,8 +7,10 @@
 use std::sync::Arc;
 
 use zigquant_engine::{AlertLevel, EngineEvent, EventSink, OrderSide, OrderStatus};
+use zigquant_live::{ErrorReason, LiveEvent, MessageKind};
 use zigquant_metrics::labels::{
-    AlertLabels, Exchange, ExchangeLabels, Level, OrderStatusLabels, Pair, PairLabels, Reason,
+    AlertLabels, Exchange, ExchangeLabels, Level, MarketDataErrorLabels, MarketDataKind,
+    MarketDataMessageLabels, MarketDataReason, OrderStatusLabels, Pair, PairLabels, Reason,
     RejectionLabels, Side, Strategy, StrategyLabels, StrategyPairLabels, TerminalStatus,
     TradeLabels,
 };
@@ -60,6 +62,32 @@ fn of_pair(pair: &str) -> PairLabels<'_> {
     PairLabels { pair: Pair(pair) }
 }
 
+/// The `kind` label of a live feed message (exhaustive: a new kind fails to compile here).
+fn message_kind(k: MessageKind) -> MarketDataKind {
+    match k {
+        MessageKind::Candle => MarketDataKind::Candle,
+        MessageKind::CandlePartial => MarketDataKind::CandlePartial,
+        MessageKind::Pong => MarketDataKind::Pong,
+        MessageKind::Ping => MarketDataKind::Ping,
+        MessageKind::SubscriptionResponse => MarketDataKind::SubscriptionResponse,
+        MessageKind::ServerShutdown => MarketDataKind::ServerShutdown,
+        MessageKind::Unknown => MarketDataKind::Unknown,
+        MessageKind::Malformed => MarketDataKind::Malformed,
+    }
+}
+
+/// The `reason` label of a live feed error.
+fn error_reason(r: ErrorReason) -> MarketDataReason {
+    match r {
+        ErrorReason::Malformed => MarketDataReason::Malformed,
+        ErrorReason::Duplicate => MarketDataReason::Duplicate,
+        ErrorReason::OutOfOrder => MarketDataReason::OutOfOrder,
+        ErrorReason::Gap => MarketDataReason::Gap,
+        ErrorReason::RestFailed => MarketDataReason::RestFailed,
+        ErrorReason::HeartbeatTimeout => MarketDataReason::HeartbeatTimeout,
+    }
+}
+
 /// Updates the catalogue from engine events.
 pub struct MetricsSink {
     catalogue: Arc<Catalogue>,
@@ -69,6 +97,50 @@ impl MetricsSink {
     /// A sink writing into `catalogue`.
     pub fn new(catalogue: Arc<Catalogue>) -> Self {
         Self { catalogue }
+    }
+
+    /// Marks `pair`'s market data as seen at `unix_secs` (a live candle message, closed or not).
+    pub fn market_data_seen(&self, pair: &str, unix_secs: f64) {
+        self.catalogue
+            .market_data_last_update_timestamp_seconds
+            .get(&of_pair(pair))
+            .set(unix_secs);
+    }
+
+    /// Records a live feed's counts (`zigquant_market_data_*`). Candles and link changes are the
+    /// engine's to act on: they reach the metrics as engine events (market data timestamp,
+    /// `zigquant_exchange_connected`) once the engine has applied them.
+    pub fn on_live_event(&self, event: &LiveEvent) {
+        let c = &self.catalogue;
+        match event {
+            LiveEvent::Message { venue, kind } => c
+                .market_data_messages_total
+                .get(&MarketDataMessageLabels {
+                    exchange: Exchange(venue.as_str()),
+                    kind: message_kind(*kind),
+                })
+                .inc(),
+            LiveEvent::Error { venue, reason } => c
+                .market_data_errors_total
+                .get(&MarketDataErrorLabels {
+                    exchange: Exchange(venue.as_str()),
+                    reason: error_reason(*reason),
+                })
+                .inc(),
+            LiveEvent::Reconnect { venue } => c
+                .market_data_reconnects_total
+                .get(&ExchangeLabels {
+                    exchange: Exchange(venue.as_str()),
+                })
+                .inc(),
+            LiveEvent::Delay { venue, seconds } => c
+                .market_data_delay_seconds
+                .get(&ExchangeLabels {
+                    exchange: Exchange(venue.as_str()),
+                })
+                .observe(*seconds),
+            LiveEvent::Candle { .. } | LiveEvent::Link { .. } | LiveEvent::Update { .. } => {}
+        }
     }
 }
 
@@ -187,7 +259,42 @@ impl EventSink for MetricsSink {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use zigquant_live::Venue;
     use zigquant_metrics::{CatalogueConfig, Format};
+
+    #[test]
+    fn live_feed_counts_reach_their_families() {
+        let catalogue = Arc::new(Catalogue::new(CatalogueConfig {
+            exchanges: vec!["binance".into(), "hyperliquid".into()],
+            ..CatalogueConfig::default()
+        }));
+        let sink = MetricsSink::new(catalogue.clone());
+        let venue = Venue::Binance;
+        sink.on_live_event(&LiveEvent::Message {
+            venue,
+            kind: MessageKind::CandlePartial,
+        });
+        sink.on_live_event(&LiveEvent::Error {
+            venue,
+            reason: ErrorReason::OutOfOrder,
+        });
+        sink.on_live_event(&LiveEvent::Reconnect { venue });
+        sink.on_live_event(&LiveEvent::Delay {
+            venue,
+            seconds: 0.02,
+        });
+        let mut out = Vec::new();
+        catalogue.encode(Format::Text, &mut out);
+        let text = String::from_utf8_lossy(&out);
+        for line in [
+            "zigquant_market_data_messages_total{exchange=\"binance\",kind=\"candle_partial\"} 1\n",
+            "zigquant_market_data_errors_total{exchange=\"binance\",reason=\"out_of_order\"} 1\n",
+            "zigquant_market_data_reconnects_total{exchange=\"binance\"} 1\n",
+            "zigquant_market_data_delay_seconds_bucket{exchange=\"binance\",le=\"0.025\"} 1\n",
+        ] {
+            assert!(text.contains(line), "{line} missing from\n{text}");
+        }
+    }
 
     /// Overload is counted: every slip of the engine's market clock is one increment.
     #[test]
