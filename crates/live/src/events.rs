@@ -125,6 +125,15 @@ pub enum LiveEvent {
         /// Where it came from.
         origin: CandleOrigin,
     },
+    /// A candle message (closed or still forming) for a subscribed symbol arrived: prices are
+    /// flowing, whether or not a candle closed (what market-data staleness should measure;
+    /// a 5-minute candle closes only every 5 minutes, its updates come every few seconds).
+    Update {
+        /// Venue.
+        venue: Venue,
+        /// The venue's symbol, as configured.
+        symbol: Arc<str>,
+    },
     /// The link went up (open and heartbeat answered) or down.
     Link {
         /// Venue.

@@ -528,8 +528,12 @@ impl Feed {
             self.count(MessageKind::Unknown);
             return;
         };
-        let verdict = self.symbols[i].sequencer.on_stream(candle, closed);
         let venue = self.spec.venue;
+        self.emit(LiveEvent::Update {
+            venue,
+            symbol: self.symbols[i].name.clone(),
+        });
+        let verdict = self.symbols[i].sequencer.on_stream(candle, closed);
         match verdict {
             Verdict::Emit(candle) => {
                 self.session_delivered = true;
