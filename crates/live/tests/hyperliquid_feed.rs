@@ -104,8 +104,8 @@ async fn candles_close_on_the_next_one_and_reach_the_consumer_once_in_order_over
     assert_eq!(recorder.messages(MessageKind::Unknown), 1);
     assert!(recorder.messages(MessageKind::SubscriptionResponse) >= 3);
     assert!(
-        recorder.messages(MessageKind::Pong) >= 3,
-        "answers to our pings"
+        recorder.messages(MessageKind::Pong) >= 2,
+        "answers to our pings (the third connection's may come after the test stops)"
     );
 
     let subscribe =

@@ -43,6 +43,10 @@ pub enum Step {
     Abort,
     /// Stop reading and answering (no pong) but keep the connection open.
     Stall,
+    /// From here on, forever: the next candle of the timeline every `every` (Binance: closed;
+    /// Hyperliquid: its first update, which closes the one before), continuing across
+    /// connections.
+    Flow { every: Duration },
 }
 
 /// A REST answer other than the candles.
@@ -63,6 +67,10 @@ struct State {
     rest_requests: Vec<String>,
     connections: usize,
     client_texts: Vec<String>,
+    /// The script of connections beyond `scripts`.
+    default_script: Vec<Step>,
+    /// The next candle a `Flow` sends.
+    flow_next: i64,
 }
 
 /// A CA and a server certificate for 127.0.0.1 signed by it.
@@ -174,6 +182,7 @@ impl Fixture {
         let state = Arc::new(Mutex::new(State {
             scripts: scripts.into(),
             published,
+            flow_next: published,
             ..State::default()
         }));
         let scheme = if tls.is_some() { "s" } else { "" };
@@ -242,6 +251,11 @@ impl Fixture {
         candle_at(self.base_ms, k, version)
     }
 
+    /// The script of every connection beyond the ones given at start.
+    pub fn set_default_script(&self, script: Vec<Step>) {
+        self.state.lock().unwrap().default_script = script;
+    }
+
     pub fn push_rest_fault(&self, fault: RestFault) {
         self.state.lock().unwrap().rest_faults.push_back(fault);
     }
@@ -301,7 +315,8 @@ where
     let script = {
         let mut s = state.lock().unwrap();
         s.connections += 1;
-        s.scripts.pop_front().unwrap_or_default()
+        let default = s.default_script.clone();
+        s.scripts.pop_front().unwrap_or(default)
     };
     let mut steps: VecDeque<Step> = script.into();
     let mut next_step = tokio::time::Instant::now() + Duration::from_millis(20);
@@ -358,6 +373,24 @@ where
                     Step::Stall => {
                         tokio::time::sleep(Duration::from_secs(3600)).await;
                         return;
+                    }
+                    Step::Flow { every } => {
+                        steps.push_front(Step::Flow { every });
+                        let k = {
+                            let mut s = state.lock().unwrap();
+                            let k = s.flow_next;
+                            s.flow_next += 1;
+                            s.published = s.published.max(if venue == Venue::Hyperliquid { k } else { k + 1 });
+                            k
+                        };
+                        let c = candle_json(venue, base_ms, k, 1, true);
+                        let text = match venue {
+                            Venue::Hyperliquid => format!(r#"{{"channel":"candle","data":{c}}}"#),
+                            Venue::Binance => c,
+                        };
+                        if ws.send(Message::text(text)).await.is_err() { return }
+                        next_step = tokio::time::Instant::now() + every;
+                        continue;
                     }
                 };
                 if ws.send(Message::text(text)).await.is_err() { return }
