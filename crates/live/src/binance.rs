@@ -59,6 +59,9 @@ struct WireKline {
     x: bool,
 }
 
+/// Every message shape in one flat struct, decoded in one pass (an untagged enum would buffer
+/// each message first): a raw event (`e`, `E`, `s`, `k`), a combined-stream wrapper (`data` holds
+/// the event; `stream` is ignored), or a reply to a control request (`id`, `result`).
 #[derive(Deserialize)]
 struct WireEvent {
     e: Option<String>,
@@ -66,24 +69,8 @@ struct WireEvent {
     event_time: Option<i64>,
     s: Option<String>,
     k: Option<WireKline>,
-}
-
-/// A combined-stream wrapper, a raw event, or a reply to a control request (`{"result":..,"id":..}`).
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Envelope {
-    Wrapped {
-        #[allow(dead_code)]
-        stream: String,
-        data: WireEvent,
-    },
-    Reply {
-        #[allow(dead_code)]
-        id: serde_json::Value,
-        #[allow(dead_code)]
-        result: serde_json::Value,
-    },
-    Raw(WireEvent),
+    data: Option<Box<WireEvent>>,
+    id: Option<serde::de::IgnoredAny>,
 }
 
 fn optional_millis<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
@@ -92,11 +79,13 @@ fn optional_millis<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>
 
 /// Decodes one text message from the WebSocket.
 pub fn decode(text: &str) -> Result<Inbound, Malformed> {
-    let event = match serde_json::from_str::<Envelope>(text)
-        .map_err(|_| Malformed("neither a stream event nor a reply".into()))?
-    {
-        Envelope::Wrapped { data, .. } | Envelope::Raw(data) => data,
-        Envelope::Reply { .. } => return Ok(Inbound::SubscriptionResponse),
+    let message: WireEvent = serde_json::from_str(text)?;
+    let event = match message.data {
+        Some(data) => *data,
+        None if message.e.is_none() && message.id.is_some() => {
+            return Ok(Inbound::SubscriptionResponse)
+        }
+        None => message,
     };
     match event.e.as_deref() {
         Some("kline") => {
