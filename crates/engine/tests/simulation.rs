@@ -220,6 +220,7 @@ fn a_csv_feed_replays_its_rows_once_even_across_a_restart() {
         name: "SIN-USD".into(),
         source: FeedSource::Csv,
         csv_path: Some(csv),
+        symbol: None,
         start_price: 1.0,
         drift: 0.0,
         volatility: 0.0,

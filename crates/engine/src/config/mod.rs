@@ -66,6 +66,8 @@ pub struct EngineConfig {
     pub risk: RiskConfig,
     /// Journal settings.
     pub journal: JournalConfig,
+    /// Endpoints of the live market-data venues (used by pairs with a live `source`).
+    pub live: LiveConfig,
 }
 
 /// The fields exactly as written, every one required: what remains after merging over the
@@ -83,6 +85,7 @@ struct RawEngineConfig {
     noise: NoiseConfig,
     risk: RiskConfig,
     journal: JournalConfig,
+    live: LiveConfig,
 }
 
 impl From<RawEngineConfig> for EngineConfig {
@@ -98,7 +101,22 @@ impl From<RawEngineConfig> for EngineConfig {
             noise: r.noise,
             risk: r.risk,
             journal: r.journal,
+            live: r.live,
         }
+    }
+}
+
+impl EngineConfig {
+    /// Venue names that some pair takes live prices from (`hyperliquid`, `binance`).
+    pub fn live_venues(&self) -> Vec<&'static str> {
+        let mut v: Vec<&'static str> = self
+            .pairs
+            .iter()
+            .filter_map(|p| p.source.live_venue())
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
     }
 }
 
@@ -245,6 +263,53 @@ pub enum FeedSource {
     Synthetic,
     /// Replay of an OHLCV CSV file (the backtest format), one row per bar.
     Csv,
+    /// Hyperliquid's public candles, pushed into the market inbox by the service (docs/live.md).
+    Hyperliquid,
+    /// Binance spot's public klines, pushed into the market inbox by the service (docs/live.md).
+    Binance,
+}
+
+impl FeedSource {
+    /// The venue name of a live source (`hyperliquid`, `binance`): the exchange of that name is
+    /// the one whose link state is the real market-data connection. `None` for pulled sources.
+    pub fn live_venue(self) -> Option<&'static str> {
+        match self {
+            FeedSource::Hyperliquid => Some("hyperliquid"),
+            FeedSource::Binance => Some("binance"),
+            FeedSource::Synthetic | FeedSource::Csv => None,
+        }
+    }
+}
+
+/// `[engine.live]`: where each live venue is reached (docs/live.md). Plain data: the engine
+/// never opens a socket; the service runs the feeds and pushes what they see.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveConfig {
+    /// `[engine.live.hyperliquid]`.
+    pub hyperliquid: LiveEndpoints,
+    /// `[engine.live.binance]`.
+    pub binance: LiveEndpoints,
+}
+
+/// One live venue's endpoints.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveEndpoints {
+    /// WebSocket URL (`wss://...`).
+    pub ws_url: String,
+    /// REST base URL for candle history (`https://...`).
+    pub rest_url: String,
+    /// Extra CA certificates (PEM) to trust, for a private CA or a TLS proxy.
+    #[serde(default)]
+    pub tls_ca_file: Option<PathBuf>,
+    /// Heartbeat period, seconds: a silent stall is detected within two periods.
+    #[serde(default = "default_heartbeat_secs")]
+    pub heartbeat_secs: f64,
+}
+
+fn default_heartbeat_secs() -> f64 {
+    20.0
 }
 
 /// One traded pair.
@@ -259,6 +324,10 @@ pub struct PairConfig {
     /// CSV file for `source = "csv"`.
     #[serde(default)]
     pub csv_path: Option<PathBuf>,
+    /// The venue's own symbol for a live source: Hyperliquid coin (`BTC`), Binance symbol
+    /// (`BTCUSDT`).
+    #[serde(default)]
+    pub symbol: Option<String>,
     /// First price of the synthetic feed.
     #[serde(default = "default_start_price")]
     pub start_price: f64,

@@ -84,7 +84,40 @@ impl EngineConfig {
                         ));
                     }
                 }
+                FeedSource::Hyperliquid | FeedSource::Binance => {
+                    let symbol = p.symbol.as_deref().unwrap_or_default();
+                    let ok = !symbol.is_empty()
+                        && symbol.len() <= 32
+                        && symbol
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '@' || c == '-' || c == '_');
+                    if !ok {
+                        return Err(err(
+                            format!("{f}.symbol"),
+                            "required for a live source: the venue's symbol, e.g. \"BTC\" (hyperliquid) or \"BTCUSDT\" (binance)",
+                        ));
+                    }
+                }
             }
+            if p.symbol.is_some() && p.source.live_venue().is_none() {
+                return Err(err(
+                    format!("{f}.symbol"),
+                    "only for source = \"hyperliquid\" or \"binance\"",
+                ));
+            }
+        }
+        for (name, ep) in [
+            ("hyperliquid", &self.live.hyperliquid),
+            ("binance", &self.live.binance),
+        ] {
+            let f = format!("engine.live.{name}");
+            if ep.ws_url.is_empty() {
+                return Err(err(format!("{f}.ws_url"), "must not be empty"));
+            }
+            if ep.rest_url.is_empty() {
+                return Err(err(format!("{f}.rest_url"), "must not be empty"));
+            }
+            positive(&format!("{f}.heartbeat_secs"), ep.heartbeat_secs)?;
         }
         if self.exchanges.is_empty() {
             return Err(err("engine.exchanges", "at least one exchange is required"));

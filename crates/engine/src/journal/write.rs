@@ -159,10 +159,15 @@ impl Journal {
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         )?;
         match &ev.event {
-            PushedEvent::Candle { venue, pair, bar } => st.execute(params![
+            PushedEvent::Candle { venue, pair, bar }
+            | PushedEvent::WarmupCandle { venue, pair, bar } => st.execute(params![
                 ev.received_wall_ms,
                 market_ms,
-                "candle",
+                if matches!(ev.event, PushedEvent::Candle { .. }) {
+                    "candle"
+                } else {
+                    "warmup_candle"
+                },
                 venue.as_str(),
                 pair.as_str(),
                 bar.time_ms,

@@ -37,6 +37,8 @@ enum Source {
     Csv {
         bars: Vec<Bar>,
     },
+    /// A live source: its candles are pushed through the market inbox, never pulled.
+    Pushed,
 }
 
 /// One pair's bar source.
@@ -75,6 +77,7 @@ impl Feed {
                 })?;
                 Source::Csv { bars: series.bars }
             }
+            FeedSource::Hyperliquid | FeedSource::Binance => Source::Pushed,
         };
         Ok(Self {
             seed,
@@ -97,11 +100,13 @@ impl Feed {
         self.next_idx
     }
 
-    /// Whether a CSV replay has run out of rows (synthetic feeds never end).
+    /// Whether a CSV replay has run out of rows (synthetic feeds never end; a live source has
+    /// nothing to pull, its candles are pushed).
     pub fn is_exhausted(&self) -> bool {
         match &self.source {
             Source::Synthetic { .. } => false,
             Source::Csv { bars } => self.next_idx as usize >= bars.len(),
+            Source::Pushed => true,
         }
     }
 
@@ -110,6 +115,7 @@ impl Feed {
         let idx = self.next_idx;
         let bar = match &self.source {
             Source::Csv { bars } => bars.get(idx as usize)?.clone(),
+            Source::Pushed => return None,
             Source::Synthetic {
                 stream,
                 drift,

@@ -21,6 +21,16 @@ pub enum PushedEvent {
         /// The closed bar.
         bar: Bar,
     },
+    /// A closed candle of `pair` on `venue` from the venue's history, fetched at start to warm
+    /// the strategies up: indicators see it, nothing trades on it.
+    WarmupCandle {
+        /// Venue that traded it.
+        venue: VenueId,
+        /// Pair.
+        pair: PairId,
+        /// The closed bar.
+        bar: Bar,
+    },
     /// The link to `venue` went up (`true`) or down (`false`).
     Link {
         /// Venue.

@@ -4,10 +4,12 @@
 //! link event drives the venue's link state machine. Events naming an unconfigured venue or pair
 //! are journaled and otherwise ignored (with a warning), never turned into new label values.
 
-use super::{Now, Simulation};
+use super::{Logic, Now, Simulation};
+use crate::domain::ids::PairId;
 use crate::journal::JournalError;
 use crate::market::{PushedEvent, StampedEvent};
 use crate::report::events::EngineEvent;
+use crate::strategy::Ctx;
 
 impl Simulation {
     pub(crate) fn on_pushed(&mut self, ev: StampedEvent, now: Now) {
@@ -42,6 +44,15 @@ impl Simulation {
                 self.push_pair_gauges(pair.as_str());
                 Ok(())
             }
+            PushedEvent::WarmupCandle { venue, pair, bar } => {
+                let Some(pi) = self.pairs.iter().position(|p| p.id == pair) else {
+                    tracing::warn!(%venue, %pair, "pushed warm-up candle for an unconfigured pair ignored");
+                    return Ok(());
+                };
+                self.portfolio.marks.set(&venue, &pair, bar.close);
+                self.warm_up_strategies(pi, &bar);
+                Ok(())
+            }
             PushedEvent::Link { venue, up } => {
                 let Some(ex) = self.exchanges.iter().position(|x| x.id == venue) else {
                     tracing::warn!(%venue, "pushed link event for an unconfigured venue ignored");
@@ -54,6 +65,37 @@ impl Simulation {
                     self.link_came_up(ex)?;
                 }
                 Ok(())
+            }
+        }
+    }
+}
+
+impl Simulation {
+    /// Feeds `bar` to the indicators of the strategies on pair `pi`, as a restart does with
+    /// journaled bars: their decisions are ignored (history is not traded).
+    fn warm_up_strategies(&mut self, pi: usize, bar: &crate::domain::bars::Bar) {
+        let venues: Vec<_> = self.exchanges.iter().map(|x| x.id.clone()).collect();
+        let pair = self.pairs[pi].id.clone();
+        for slot in &mut self.slots {
+            if let Logic::Rule {
+                imp, pair: Some(p), ..
+            } = &mut slot.logic
+            {
+                if *p != pi {
+                    continue;
+                }
+                let account = self.portfolio.accounts.get(&slot.name);
+                let position = account.map_or(0.0, |a| a.position(pair.as_str()));
+                let positions = |p: &PairId| account.map_or(0.0, |a| a.position(p.as_str()));
+                let ctx = Ctx {
+                    tick: self.tick,
+                    pair: &pair,
+                    position,
+                    market: &[],
+                    venues: &venues,
+                    positions: &positions,
+                };
+                let _ = imp.on_bar(&ctx, bar);
             }
         }
     }

@@ -21,10 +21,21 @@ impl Simulation {
     /// Builds the simulation for `cfg` (already validated) on `journal`, restoring everything
     /// the journal holds, and reports `Restored` and the current gauges to `sink`.
     pub fn restore(
-        cfg: EngineConfig,
+        mut cfg: EngineConfig,
         journal: Journal,
         sink: Arc<dyn EventSink>,
     ) -> Result<Self, EngineError> {
+        // A venue some pair takes live prices from: its link is the real connection
+        // (docs/live.md), so no simulated outage applies to it.
+        let live = cfg.live_venues();
+        for x in cfg
+            .exchanges
+            .iter_mut()
+            .filter(|x| live.contains(&x.name.as_str()))
+        {
+            x.disconnect.clear();
+            x.disconnect_rate_per_hour = 0.0;
+        }
         let mut pairs = Vec::new();
         for p in &cfg.pairs {
             let feed = Feed::new(
@@ -52,12 +63,20 @@ impl Simulation {
         mut slots: Vec<Slot>,
     ) -> Result<Self, JournalError> {
         let interval_ms = (cfg.feed.bar_interval_secs * 1000.0).round().max(1.0) as i64;
-        let exchanges: Vec<PaperExchange> = cfg
+        let live = cfg.live_venues();
+        let mut exchanges: Vec<PaperExchange> = cfg
             .exchanges
             .iter()
             .cloned()
             .map(PaperExchange::new)
             .collect();
+        // A live venue is down until its feed reports the link up (no alert: nothing broke).
+        for x in exchanges
+            .iter_mut()
+            .filter(|x| live.contains(&x.cfg.name.as_str()))
+        {
+            x.link.go_down(cfg.feed.start_time_ms, i64::MAX);
+        }
         let names: Vec<String> = slots.iter().map(|s| s.name.clone()).collect();
         let mut portfolio = Portfolio::new(&names, cfg.initial_cash, cfg.periods_per_year);
 
