@@ -19,7 +19,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message;
-use zigquant_live::{Feed, FeedSpec, Interval, LiveEvent, MessageKind, Timing, Venue};
+use zigquant_live::{Feed, FeedSpec, Interval, LiveEvent, Timing, Venue};
+use zigquant_metrics::labels::{
+    Exchange, MarketDataKind, MarketDataMessageLabels, Pair, PairLabels,
+};
 use zigquant_metrics::{Catalogue, CatalogueConfig, Gauge};
 
 const RATE_PER_SEC: u64 = 1000;
@@ -136,10 +139,15 @@ fn run_ours(total: usize, catalogue: Arc<Catalogue>) -> Run {
     let (messages, stamp): (Arc<zigquant_metrics::Counter>, Arc<Gauge>) = (
         catalogue
             .market_data_messages_total
-            .get(&["binance", MessageKind::Candle.as_str()]),
+            .get(&MarketDataMessageLabels {
+                exchange: Exchange("binance"),
+                kind: MarketDataKind::Candle,
+            }),
         catalogue
             .market_data_last_update_timestamp_seconds
-            .get(&["BTC-USDT"]),
+            .get(&PairLabels {
+                pair: Pair("BTC-USDT"),
+            }),
     );
     let sink_seen = seen.clone();
     let sink = Arc::new(move |e: LiveEvent| match e {
@@ -194,10 +202,15 @@ fn run_peer(total: usize, catalogue: Arc<Catalogue>) -> Run {
     let addr = start_sender(total, times.clone());
     let messages = catalogue
         .market_data_messages_total
-        .get(&["hyperliquid", MessageKind::Candle.as_str()]);
+        .get(&MarketDataMessageLabels {
+            exchange: Exchange("hyperliquid"),
+            kind: MarketDataKind::Candle,
+        });
     let stamp = catalogue
         .market_data_last_update_timestamp_seconds
-        .get(&["ETH-USDT"]);
+        .get(&PairLabels {
+            pair: Pair("ETH-USDT"),
+        });
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()

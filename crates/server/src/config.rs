@@ -243,6 +243,10 @@ impl Config {
         self.limits.validate().map_err(ConfigError::Invalid)?;
         self.engine
             .validate()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        // Live pairs: the interval must be one the venues publish (the error lists them).
+        crate::live::LivePlan::from_config(&self.engine)
+            .map(|_| ())
             .map_err(|e| ConfigError::Invalid(e.to_string()))
     }
 }
@@ -305,6 +309,36 @@ mod tests {
         .unwrap();
         assert_eq!(overridden.server.listen.port(), 9100);
         assert_eq!(overridden.server.data_dir, PathBuf::from("/tmp/x"));
+    }
+
+    /// The shipped live example loads; a live pair needs a published interval and a symbol.
+    #[test]
+    fn the_live_example_loads_and_live_pairs_are_checked() {
+        let example = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../deploy/examples/live.toml"
+        );
+        let config = Config::load(Some(Path::new(example)), Overrides::default()).unwrap();
+        assert_eq!(config.engine.live_venues(), ["binance", "hyperliquid"]);
+        let text = std::fs::read_to_string(example).unwrap();
+        let bad = text.replace("bar_interval_secs = 60.0", "bar_interval_secs = 120.0");
+        let err = Config::parse(&bad, "t")
+            .and_then(|c| c.validate())
+            .unwrap_err();
+        assert!(
+            err.to_string().contains(
+                "bar_interval_secs = 120 is not a live candle interval; allowed: 60 (1m), 180 (3m)"
+            ),
+            "{err}"
+        );
+        let bad = text.replace("symbol = \"BTC\"\n", "");
+        let err = Config::parse(&bad, "t")
+            .and_then(|c| c.validate())
+            .unwrap_err();
+        assert!(err.to_string().contains("engine.pairs[0].symbol"), "{err}");
+        // The same interval is fine when every pair is simulated.
+        let synthetic = Config::parse("[engine.feed]\nbar_interval_secs = 120.0\n", "t").unwrap();
+        synthetic.validate().unwrap();
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod keys;
 pub mod keys_cli;
 pub mod limits;
 pub mod listener;
+pub mod live;
 pub mod serve;
 pub mod telemetry;
 pub mod web_config;

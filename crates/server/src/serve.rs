@@ -19,6 +19,7 @@ use crate::connection::{serve_guarded, Guard};
 pub use crate::connection::{serve_http, HEADER_READ_TIMEOUT};
 use crate::limits::ClientLimits;
 use crate::listener::CountingListener;
+use crate::live::{self, LivePlan};
 use crate::telemetry::MetricsSink;
 use crate::web_config::LiveWebConfig;
 
@@ -171,8 +172,19 @@ pub fn build(config: &Config) -> anyhow::Result<Service> {
     let catalogue = Arc::new(catalogue_for(config).context("invalid metrics configuration")?);
     let sink = Arc::new(MetricsSink::new(catalogue.clone()));
     let journal = data_dir.join(JOURNAL_FILE);
-    let engine = Engine::start(config.engine.clone(), &journal, sink)
+    let live = LivePlan::from_config(&config.engine).context("invalid live market data")?;
+    let mut engine_config = config.engine.clone();
+    if live::use_wall_clock(&mut engine_config) {
+        tracing::info!("live market data: market time is wall time (clock_speed 1, paced)");
+    }
+    let engine = Engine::start(engine_config, &journal, sink.clone())
         .with_context(|| "cannot start the engine".to_string())?;
+    // Feed tasks live as long as the runtime; with no live pair nothing is spawned and nothing
+    // touches the network.
+    if !live.is_empty() {
+        live.start(engine.market_inbox(), sink)
+            .context("cannot start live market data")?;
+    }
     let state = AppState {
         engine,
         catalogue,
