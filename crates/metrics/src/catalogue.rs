@@ -11,7 +11,7 @@ use crate::labels::{
 };
 use crate::{
     Counter, Format, Gauge, Histogram, LabelDomain, LabelKind, Labelled, Metric, MetricsError,
-    Registry,
+    NativeConfig, Registry,
 };
 
 /// What the catalogue needs to know about the deployment: the label values that are legitimate
@@ -37,6 +37,8 @@ pub struct CatalogueConfig {
     pub market_data_delay_buckets: Vec<f64>,
     /// The `version` label of `zigquant_build_info`.
     pub version: String,
+    /// Native bucket layout of the two latency histograms (protobuf scrapes).
+    pub native_histograms: NativeConfig,
 }
 
 impl CatalogueConfig {
@@ -60,6 +62,7 @@ impl Default for CatalogueConfig {
             api_latency_buckets: Self::default_buckets(),
             market_data_delay_buckets: Self::default_buckets(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
+            native_histograms: NativeConfig::default(),
         }
     }
 }
@@ -73,7 +76,7 @@ pub const HTTP_METHODS: [&str; 7] = ["GET", "POST", "PUT", "DELETE", "PATCH", "H
 /// [`Catalogue::encode`]. Labelled fields take a typed label set (see [`crate::labels`]).
 pub struct Catalogue {
     registry: Registry,
-    /// `zigquant_trades_total{strategy,pair,side}`: fills executed.
+    /// `zigquant_trades_total{strategy,pair,side}`: fills executed; exemplar `trade_id`.
     pub trades_total: Labelled<TradeLabels<'static>, Counter>,
     /// `zigquant_trade_pnl{strategy,pair}`: cumulative realized PnL, net of fees.
     pub trade_pnl: Labelled<StrategyPairLabels<'static>, Gauge>,
@@ -89,7 +92,8 @@ pub struct Catalogue {
     pub strategy_running: Labelled<StrategyLabels<'static>, Gauge>,
     /// `zigquant_orders_total{status}`: orders reaching filled / cancelled / rejected.
     pub orders_total: Labelled<OrderStatusLabels, Counter>,
-    /// `zigquant_order_latency_seconds`: submit -> acknowledgement/fill.
+    /// `zigquant_order_latency_seconds`: submit -> acknowledgement/fill; also a native
+    /// histogram; exemplars `order_id`, `exchange`.
     pub order_latency_seconds: Arc<Histogram>,
     /// `zigquant_orders_active`: open orders.
     pub orders_active: Arc<Gauge>,
@@ -103,7 +107,8 @@ pub struct Catalogue {
     pub position_count: Arc<Gauge>,
     /// `zigquant_api_requests_total{method,path,status}`: path is the route template.
     pub api_requests_total: Labelled<RequestLabels<'static>, Counter>,
-    /// `zigquant_api_latency_seconds{method,path}`: request latency.
+    /// `zigquant_api_latency_seconds{method,path}`: request latency; also a native histogram;
+    /// exemplar `request_id`.
     pub api_latency_seconds: Labelled<RouteLabels<'static>, Histogram>,
     /// `zigquant_api_connections_active`: open client connections.
     pub api_connections_active: Arc<Gauge>,
@@ -170,6 +175,9 @@ impl Catalogue {
             if Histogram::new(b).is_err() {
                 *b = CatalogueConfig::default_buckets();
             }
+        }
+        if config.native_histograms.validate().is_err() {
+            config.native_histograms = NativeConfig::default();
         }
         match Self::try_new(config) {
             Ok(c) => c,
@@ -238,10 +246,11 @@ impl Catalogue {
                 "other",
             )],
         ))?;
-        let order_latency_seconds = r.histogram(
+        let order_latency_seconds = r.histogram_native(
             "zigquant_order_latency_seconds",
             "Seconds from order submission to exchange acknowledgement or fill.",
             &config.order_latency_buckets,
+            config.native_histograms,
         )?;
         let orders_active = r.gauge("zigquant_orders_active", "Orders open right now.")?;
         let position_size = typed(r.gauge_family(
@@ -265,11 +274,12 @@ impl Catalogue {
             "API requests by method, route template and status code.",
             vec![method(), path(), status],
         ))?;
-        let api_latency_seconds = typed(r.histogram_family(
+        let api_latency_seconds = typed(r.histogram_family_native(
             "zigquant_api_latency_seconds",
             "API request latency in seconds by method and route template.",
             vec![method(), path()],
             &config.api_latency_buckets,
+            config.native_histograms,
         ))?;
         let api_connections_active = r.gauge(
             "zigquant_api_connections_active",
@@ -393,6 +403,16 @@ impl Catalogue {
         }
         for &limit in Limit::ALL {
             api_limited_total.get(&LimitLabels { limit });
+        }
+        // Lifetime counters continue from the journal after a restart (docs/metrics.md): they
+        // did not start at zero when this process made them, so they carry no created timestamp.
+        for lifetime in [
+            trades_total.untyped(),
+            orders_total.untyped(),
+            alerts_total.untyped(),
+            order_rejections_total.untyped(),
+        ] {
+            lifetime.without_created_timestamps();
         }
         r.register_process_metrics()?;
         Ok(Self {

@@ -28,4 +28,8 @@ pub enum MetricsError {
     /// A typed label set does not name a family's labels in order.
     #[error("{0}")]
     LabelSetMismatch(String),
+    /// Native histogram settings out of range (bucket factor must exceed 1, at least one
+    /// bucket).
+    #[error("invalid native histogram settings: {0}")]
+    InvalidNativeHistogram(String),
 }

@@ -1,9 +1,10 @@
 //! Labelled families: one metric per combination of bounded label values.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
-use crate::encoding::{self, FamilyMeta, Format, MetricType};
+use crate::encoding::{self, protobuf, FamilyMeta, Format, MetricType, Scratch};
 use crate::hash::{hash_values, FxBuild};
 use crate::{Counter, Gauge, Histogram, LabelDomain, MetricsError};
 
@@ -11,20 +12,41 @@ use crate::{Counter, Gauge, Histogram, LabelDomain, MetricsError};
 /// encoders know exactly these three.
 pub trait Metric: sealed::Sealed {}
 
+/// What the encoders need of one series besides the metric.
+#[doc(hidden)]
+pub struct SeriesText<'a> {
+    /// Family name without `_total`.
+    pub base: &'a str,
+    /// Rendered label text (`a="x",b="y"`).
+    pub labels: &'a str,
+    /// Rendered `le` values of a histogram's bounds.
+    pub le: &'a [Box<str>],
+    /// Whether `_created` is written (OpenMetrics).
+    pub created: bool,
+}
+
 pub(crate) mod sealed {
-    use crate::encoding::MetricType;
+    use super::SeriesText;
+    use crate::encoding::{Format, MetricType, Scratch};
 
     /// The encoder's view of a metric type.
     pub trait Sealed: Send + Sync + Sized + 'static {
         /// Its Prometheus type.
         const TYPE: MetricType;
-        /// Appends the sample line(s) of one series.
+        /// Appends the sample line(s) of one series in a text format.
         fn write_series(
             &self,
-            base: &str,
-            labels: &str,
-            le: &[Box<str>],
-            scratch: &mut Vec<u64>,
+            format: Format,
+            series: &SeriesText<'_>,
+            scratch: &mut Scratch,
+            out: &mut Vec<u8>,
+        );
+        /// Appends one `Metric` message (protobuf) with these encoded label pairs.
+        fn write_proto(
+            &self,
+            labels: &[u8],
+            created: bool,
+            scratch: &mut Scratch,
             out: &mut Vec<u8>,
         );
     }
@@ -34,15 +56,25 @@ impl Metric for Counter {}
 impl sealed::Sealed for Counter {
     const TYPE: MetricType = MetricType::Counter;
     #[inline]
-    fn write_series(
-        &self,
-        base: &str,
-        labels: &str,
-        _: &[Box<str>],
-        _: &mut Vec<u64>,
-        out: &mut Vec<u8>,
-    ) {
-        encoding::write_counter_sample(base, labels, self.get(), out);
+    fn write_series(&self, format: Format, s: &SeriesText<'_>, _: &mut Scratch, out: &mut Vec<u8>) {
+        if format == Format::Text {
+            encoding::write_counter_sample(s.base, s.labels, self.get(), out);
+        } else {
+            let created = s.created.then(|| self.created_ms());
+            let v = self.get();
+            encoding::write_om_counter(s.base, s.labels, v, self.exemplar_cell(), created, out);
+        }
+    }
+    #[inline]
+    fn write_proto(&self, labels: &[u8], created: bool, _: &mut Scratch, out: &mut Vec<u8>) {
+        let created = created.then(|| self.created_ms());
+        protobuf::write_counter(
+            labels,
+            self.get() as f64,
+            self.exemplar_cell(),
+            created,
+            out,
+        );
     }
 }
 
@@ -50,15 +82,12 @@ impl Metric for Gauge {}
 impl sealed::Sealed for Gauge {
     const TYPE: MetricType = MetricType::Gauge;
     #[inline]
-    fn write_series(
-        &self,
-        base: &str,
-        labels: &str,
-        _: &[Box<str>],
-        _: &mut Vec<u64>,
-        out: &mut Vec<u8>,
-    ) {
-        encoding::write_gauge_sample(base, labels, self.get(), out);
+    fn write_series(&self, _: Format, s: &SeriesText<'_>, _: &mut Scratch, out: &mut Vec<u8>) {
+        encoding::write_gauge_sample(s.base, s.labels, self.get(), out);
+    }
+    #[inline]
+    fn write_proto(&self, labels: &[u8], _: bool, _: &mut Scratch, out: &mut Vec<u8>) {
+        protobuf::write_gauge(labels, self.get(), out);
     }
 }
 
@@ -68,20 +97,54 @@ impl sealed::Sealed for Histogram {
     #[inline]
     fn write_series(
         &self,
-        base: &str,
-        labels: &str,
-        le: &[Box<str>],
-        scratch: &mut Vec<u64>,
+        format: Format,
+        s: &SeriesText<'_>,
+        scratch: &mut Scratch,
         out: &mut Vec<u8>,
     ) {
-        let sum = self.snapshot_into(scratch);
-        encoding::write_histogram_samples(base, labels, le, scratch, sum, out);
+        let sum = self.snapshot_into(&mut scratch.cumulative);
+        if format == Format::Text {
+            encoding::write_histogram_samples(
+                s.base,
+                s.labels,
+                s.le,
+                &scratch.cumulative,
+                sum,
+                out,
+            );
+        } else {
+            encoding::write_om_histogram(
+                s.base,
+                s.labels,
+                s.le,
+                (&scratch.cumulative, sum),
+                (self.exemplar_cells(), s.created.then(|| self.created_ms())),
+                out,
+            );
+        }
+    }
+    fn write_proto(&self, labels: &[u8], created: bool, scratch: &mut Scratch, out: &mut Vec<u8>) {
+        // Native first: the count read after it is never below the native buckets' total.
+        let native = self.native_snapshot_into(&mut scratch.native);
+        let sum = self.snapshot_into(&mut scratch.cumulative);
+        let parts = protobuf::HistogramParts {
+            bounds: self.bounds(),
+            cumulative: &scratch.cumulative,
+            sum,
+            exemplars: self.exemplar_cells(),
+            native: native.then_some(&scratch.native),
+            created_ms: created.then(|| self.created_ms()),
+        };
+        protobuf::write_histogram(labels, &parts, out);
     }
 }
 
-/// One series: its label text (rendered and escaped once) and the metric.
+/// One series: its label text (rendered and escaped once), its key and the metric.
 struct Entry<M> {
     labels: Box<str>,
+    key: u64,
+    /// The protobuf label pairs, encoded on the first protobuf scrape.
+    labels_pb: OnceLock<Box<[u8]>>,
     metric: Arc<M>,
 }
 
@@ -106,6 +169,10 @@ pub(crate) struct FamilyInner<M> {
     /// no lock). Hits are verified against the series' values, so it is exact. Series beyond
     /// its capacity are still found, through the per-label path.
     fast: Box<[OnceLock<FastSlot<M>>]>,
+    /// Whether OpenMetrics `_created` / protobuf created timestamps are written.
+    created: AtomicBool,
+    /// Bytes the protobuf length prefix of this family took last time (a guess for the next).
+    pb_prefix: AtomicUsize,
 }
 
 /// One cached series of the fast path.
@@ -184,6 +251,8 @@ impl<M: Metric> Family<M> {
                 index: HashMap::default(),
                 entries: Vec::new(),
             }),
+            created: AtomicBool::new(true),
+            pb_prefix: AtomicUsize::new(1),
         });
         if inner.domains.is_empty() {
             // A label-less family always has its one series.
@@ -215,6 +284,14 @@ impl<M: Metric> Family<M> {
     /// The exported name (text format; counters end with `_total`).
     pub fn name(&self) -> String {
         self.inner.meta.text_name()
+    }
+
+    /// Stops exporting created timestamps for this family. For lifetime counters that continue
+    /// from a journal after a restart: their value did not start at zero when the series was
+    /// made, and a created timestamp would tell Prometheus it did (a reset that never happened).
+    pub fn without_created_timestamps(&self) -> &Self {
+        self.inner.created.store(false, Relaxed);
+        self
     }
 
     pub(crate) fn collector(&self) -> Arc<dyn Collect> {
@@ -317,6 +394,8 @@ impl<M: Metric> FamilyInner<M> {
         let i = t.entries.len() as u32;
         t.entries.push(Entry {
             labels,
+            key,
+            labels_pb: OnceLock::new(),
             metric: Arc::clone(&metric),
         });
         t.index.insert(key, i);
@@ -360,20 +439,49 @@ fn same_bytes(a: &str, b: &str) -> bool {
 /// time (process metrics).
 pub(crate) trait Collect: Send + Sync {
     /// Appends the family (header and samples) in `format`; nothing if it has no series.
-    fn encode(&self, format: Format, scratch: &mut Vec<u64>, out: &mut Vec<u8>);
+    fn encode(&self, format: Format, scratch: &mut Scratch, out: &mut Vec<u8>);
+}
+
+impl<M: Metric> FamilyInner<M> {
+    /// The protobuf label pairs of a series, from its key.
+    fn encode_labels_pb(&self, key: u64) -> Box<[u8]> {
+        protobuf::label_pairs(
+            self.domains
+                .iter()
+                .enumerate()
+                .map(|(i, d)| (d.name(), d.value_at(self.index_in(key, i)))),
+        )
+    }
 }
 
 impl<M: Metric> Collect for FamilyInner<M> {
-    fn encode(&self, format: Format, scratch: &mut Vec<u64>, out: &mut Vec<u8>) {
+    fn encode(&self, format: Format, scratch: &mut Scratch, out: &mut Vec<u8>) {
         let t = self.read();
         if t.entries.is_empty() {
+            return;
+        }
+        let created = self.created.load(Relaxed);
+        if format == Format::Protobuf {
+            let guess = self.pb_prefix.load(Relaxed);
+            let used = protobuf::write_family(&self.meta, guess, out, |out| {
+                for e in &t.entries {
+                    let labels = e.labels_pb.get_or_init(|| self.encode_labels_pb(e.key));
+                    e.metric.write_proto(labels, created, scratch, out);
+                }
+            });
+            self.pb_prefix.store(used, Relaxed);
             return;
         }
         encoding::write_header(&self.meta, format, out);
         let base = &*self.meta.base;
         for e in &t.entries {
-            e.metric
-                .write_series(base, &e.labels, &self.le, scratch, out);
+            let series = SeriesText {
+                base,
+                labels: &e.labels,
+                le: &self.le,
+                created,
+            };
+            e.metric.write_series(format, &series, scratch, out);
         }
     }
 }

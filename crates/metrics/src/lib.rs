@@ -6,7 +6,8 @@
 //!   is bounded by construction.
 //! * [`labels`]: typed label sets per catalogue family, so a swapped label fails to compile.
 //! * [`registry`]: the set of families a scrape encodes.
-//! * [`encoding`]: how it is written (Prometheus text 0.0.4 and OpenMetrics 1.0.0).
+//! * [`encoding`]: how it is written (Prometheus text 0.0.4, OpenMetrics 1.0.0, protobuf).
+//! * [`proto`]: the protobuf schema, prost types generated from the official `metrics.proto`.
 //! * [`catalogue`]: the zigquant metric catalogue of docs/metrics.md.
 //! * [`process`]: process metrics read from `/proc/self` at each scrape.
 //! * [`alloc`]: a counting global allocator for `zigquant_memory_bytes{type="heap"}`.
@@ -27,6 +28,7 @@ pub mod label;
 pub mod labels;
 pub mod metrics;
 pub mod process;
+pub mod proto;
 pub mod registry;
 
 pub use catalogue::{Catalogue, CatalogueConfig};
@@ -35,5 +37,5 @@ pub use error::MetricsError;
 pub use family::{Family, Metric};
 pub use label::LabelDomain;
 pub use labels::{LabelKind, LabelSet, Labelled};
-pub use metrics::{Counter, Gauge, Histogram};
+pub use metrics::{Counter, ExemplarData, Gauge, Histogram, NativeConfig, NativeSnapshot};
 pub use registry::Registry;

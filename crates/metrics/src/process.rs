@@ -4,7 +4,7 @@
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::encoding::{self, FamilyMeta, Format, MetricType};
+use crate::encoding::{self, protobuf, FamilyMeta, Format, MetricType, Scratch};
 use crate::family::Collect;
 
 /// Clock ticks per second of `/proc/<pid>/stat` times. The kernel exports `USER_HZ`, fixed at
@@ -137,51 +137,63 @@ impl ProcessCollector {
         &self.metas
     }
 
-    fn gauge(&self, i: usize, labels: &str, v: Option<f64>, format: Format, out: &mut Vec<u8>) {
-        if let Some(v) = v {
-            encoding::write_header(&self.metas[i], format, out);
-            encoding::write_gauge_sample(&self.metas[i].base, labels, v, out);
+    /// Writes family `i` with its samples: an optional `type` label value, and the value.
+    /// Nothing when there is no sample (the value could not be read).
+    fn write(&self, i: usize, format: Format, samples: &[(Option<&str>, f64)], out: &mut Vec<u8>) {
+        if samples.is_empty() {
+            return;
+        }
+        let meta = &self.metas[i];
+        let counter = meta.kind == MetricType::Counter;
+        if format == Format::Protobuf {
+            protobuf::write_family(meta, 1, out, |out| {
+                for (ty, v) in samples {
+                    let labels = protobuf::label_pairs(ty.map(|t| ("type", t)).into_iter());
+                    if counter {
+                        protobuf::write_counter(&labels, *v, None, None, out);
+                    } else {
+                        protobuf::write_gauge(&labels, *v, out);
+                    }
+                }
+            });
+            return;
+        }
+        encoding::write_header(meta, format, out);
+        for (ty, v) in samples {
+            let labels = ty.map(|t| format!("type=\"{t}\"")).unwrap_or_default();
+            if counter {
+                encoding::write_counter_sample_f64(&meta.base, &labels, *v, out);
+            } else {
+                encoding::write_gauge_sample(&meta.base, &labels, *v, out);
+            }
         }
     }
 }
 
 impl Collect for ProcessCollector {
-    fn encode(&self, format: Format, _: &mut Vec<u64>, out: &mut Vec<u8>) {
+    fn encode(&self, format: Format, _: &mut Scratch, out: &mut Vec<u8>) {
         let s = ProcessStats::read();
-        let mem = &self.metas[MEMORY];
-        if s.heap_bytes.is_some() || s.resident_bytes.is_some() {
-            encoding::write_header(mem, format, out);
-            if let Some(h) = s.heap_bytes {
-                encoding::write_gauge_sample(&mem.base, "type=\"heap\"", h as f64, out);
-            }
-            if let Some(r) = s.resident_bytes {
-                encoding::write_gauge_sample(&mem.base, "type=\"rss\"", r as f64, out);
-            }
+        let one = |v: Option<f64>| v.map(|v| vec![(None, v)]).unwrap_or_default();
+        let mut memory = Vec::new();
+        if let Some(h) = s.heap_bytes {
+            memory.push((Some("heap"), h as f64));
         }
+        if let Some(r) = s.resident_bytes {
+            memory.push((Some("rss"), r as f64));
+        }
+        self.write(MEMORY, format, &memory, out);
         let start = s.start_time_seconds.unwrap_or(self.fallback_start);
-        self.gauge(
-            UPTIME,
-            "",
-            Some((now_seconds() - start).max(0.0)),
-            format,
-            out,
-        );
-        self.gauge(THREADS, "", s.threads.map(|v| v as f64), format, out);
-        if let Some(cpu) = s.cpu_seconds {
-            encoding::write_header(&self.metas[CPU], format, out);
-            encoding::write_counter_sample_f64(&self.metas[CPU].base, "", cpu, out);
-        }
-        self.gauge(
-            RESIDENT,
-            "",
-            s.resident_bytes.map(|v| v as f64),
-            format,
-            out,
-        );
-        self.gauge(VIRTUAL, "", s.virtual_bytes.map(|v| v as f64), format, out);
-        self.gauge(OPEN_FDS, "", s.open_fds.map(|v| v as f64), format, out);
-        self.gauge(MAX_FDS, "", s.max_fds.map(|v| v as f64), format, out);
-        self.gauge(START, "", Some(start), format, out);
+        let uptime = Some((now_seconds() - start).max(0.0));
+        self.write(UPTIME, format, &one(uptime), out);
+        self.write(THREADS, format, &one(s.threads.map(|v| v as f64)), out);
+        self.write(CPU, format, &one(s.cpu_seconds), out);
+        let resident = s.resident_bytes.map(|v| v as f64);
+        self.write(RESIDENT, format, &one(resident), out);
+        let virtual_bytes = s.virtual_bytes.map(|v| v as f64);
+        self.write(VIRTUAL, format, &one(virtual_bytes), out);
+        self.write(OPEN_FDS, format, &one(s.open_fds.map(|v| v as f64)), out);
+        self.write(MAX_FDS, format, &one(s.max_fds.map(|v| v as f64)), out);
+        self.write(START, format, &one(Some(start)), out);
     }
 }
 

@@ -4,9 +4,10 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
-use crate::encoding::{self, render_le, FamilyMeta, Format};
+use crate::encoding::{self, render_le, FamilyMeta, Format, Scratch};
 use crate::family::{Collect, Metric};
 use crate::metrics::histogram::validate_bounds;
+use crate::metrics::NativeConfig;
 use crate::process::ProcessCollector;
 use crate::{Counter, Family, Gauge, Histogram, LabelDomain, MetricsError};
 
@@ -126,6 +127,41 @@ impl Registry {
         )?)
     }
 
+    /// Registers a labelled histogram family that is also a native histogram (protobuf
+    /// scrapes); every series shares `bounds` for its classic buckets.
+    pub fn histogram_family_native(
+        &self,
+        name: &str,
+        help: &str,
+        labels: Vec<LabelDomain>,
+        bounds: &[f64],
+        native: NativeConfig,
+    ) -> Result<Family<Histogram>, MetricsError> {
+        native.validate()?;
+        let bounds = validate_bounds(bounds)?;
+        let le = bounds.iter().map(|b| render_le(*b)).collect();
+        self.add(Family::new(
+            name,
+            help,
+            labels,
+            le,
+            Box::new(move || Histogram::with_parts(Arc::clone(&bounds), Some(native))),
+        )?)
+    }
+
+    /// Registers a label-less histogram that is also a native histogram.
+    pub fn histogram_native(
+        &self,
+        name: &str,
+        help: &str,
+        bounds: &[f64],
+        native: NativeConfig,
+    ) -> Result<Arc<Histogram>, MetricsError> {
+        Ok(self
+            .histogram_family_native(name, help, Vec::new(), bounds, native)?
+            .get(&[]))
+    }
+
     /// Registers a label-less counter (always exported, from 0).
     pub fn counter(&self, name: &str, help: &str) -> Result<Arc<Counter>, MetricsError> {
         Ok(self.counter_family(name, help, Vec::new())?.get(&[]))
@@ -165,11 +201,12 @@ impl Registry {
         Ok(())
     }
 
-    /// Appends the whole exposition in `format` to `out` (`# EOF` included for OpenMetrics).
+    /// Appends the whole exposition in `format` to `out` (`# EOF` included for OpenMetrics; a
+    /// stream of length-delimited `MetricFamily` messages for protobuf).
     pub fn encode(&self, format: Format, out: &mut Vec<u8>) {
         let start = out.len();
         out.reserve(self.last_len.load(Relaxed) + self.last_len.load(Relaxed) / 8);
-        let mut scratch = Vec::with_capacity(32);
+        let mut scratch = Scratch::default();
         let collectors = self
             .collectors
             .read()
@@ -205,10 +242,17 @@ mod tests {
         ));
     }
 
+    fn seconds(ms: i64) -> String {
+        let mut out = Vec::new();
+        encoding::write_unix_ms_as_seconds(ms, &mut out);
+        String::from_utf8(out).expect("utf8")
+    }
+
     #[test]
     fn text_and_openmetrics_counter_naming() {
         let r = Registry::new();
-        r.counter("jobs_total", "Jobs done.").expect("c").inc_by(3);
+        let c = r.counter("jobs_total", "Jobs done.").expect("c");
+        c.inc_by(3);
         let mut t = Vec::new();
         r.encode(Format::Text, &mut t);
         assert_eq!(
@@ -219,7 +263,10 @@ mod tests {
         r.encode(Format::OpenMetrics, &mut o);
         assert_eq!(
             String::from_utf8(o).expect("utf8"),
-            "# TYPE jobs counter\n# HELP jobs Jobs done.\njobs_total 3\n# EOF\n"
+            format!(
+                "# TYPE jobs counter\n# HELP jobs Jobs done.\njobs_total 3\njobs_created {}\n# EOF\n",
+                seconds(c.created_ms())
+            )
         );
     }
 
@@ -241,10 +288,11 @@ mod tests {
         r.encode(Format::OpenMetrics, &mut o);
         assert_eq!(
             String::from_utf8(o).expect("utf8"),
-            "# TYPE lat_seconds histogram\n# UNIT lat_seconds seconds\n# HELP lat_seconds Latency.\n\
-             lat_seconds_bucket{m=\"GET\",le=\"0.1\"} 1\nlat_seconds_bucket{m=\"GET\",le=\"1\"} 2\n\
-             lat_seconds_bucket{m=\"GET\",le=\"+Inf\"} 3\nlat_seconds_sum{m=\"GET\"} 5.55\n\
-             lat_seconds_count{m=\"GET\"} 3\n# EOF\n"
+            format!("# TYPE lat_seconds histogram\n# UNIT lat_seconds seconds\n# HELP lat_seconds Latency.\n\
+             lat_seconds_bucket{{m=\"GET\",le=\"0.1\"}} 1\nlat_seconds_bucket{{m=\"GET\",le=\"1\"}} 2\n\
+             lat_seconds_bucket{{m=\"GET\",le=\"+Inf\"}} 3\nlat_seconds_sum{{m=\"GET\"}} 5.55\n\
+             lat_seconds_count{{m=\"GET\"}} 3\nlat_seconds_created{{m=\"GET\"}} {}\n# EOF\n",
+            seconds(h.get(&["GET"]).created_ms()))
         );
     }
 }

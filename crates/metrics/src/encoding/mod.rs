@@ -1,12 +1,17 @@
-//! How metrics are written: the Prometheus text format 0.0.4 ([`text`]) and OpenMetrics 1.0.0
-//! ([`openmetrics`]), and the `Accept` negotiation between them.
+//! How metrics are written: the Prometheus text format 0.0.4 ([`text`]), OpenMetrics 1.0.0
+//! ([`openmetrics`]) and the Prometheus protobuf format ([`protobuf`]), and the `Accept`
+//! negotiation between them.
 //!
-//! Both formats share the sample lines; they differ in the family header (counter names,
-//! `# UNIT`, HELP escaping) and the trailing `# EOF`. Everything here appends to a `Vec<u8>`
-//! without allocating per sample: label text is rendered once when a series is created.
+//! The two text formats share the sample lines; they differ in the family header (counter
+//! names, `# UNIT`, HELP escaping), the trailing `# EOF`, and what only OpenMetrics carries
+//! (exemplars, `_created`). Everything here appends to a `Vec<u8>` without allocating per
+//! sample: label text is rendered once when a series is created.
 
 pub mod openmetrics;
+pub mod protobuf;
 pub mod text;
+
+use crate::metrics::exemplar::{ExemplarCell, ExemplarData};
 
 /// An exposition format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -15,7 +20,14 @@ pub enum Format {
     Text,
     /// OpenMetrics 1.0.0, when the scraper asks for it.
     OpenMetrics,
+    /// Prometheus protobuf (length-delimited `io.prometheus.client.MetricFamily`), when the
+    /// scraper prefers it, as Prometheus does with native histograms enabled. The only format
+    /// with native histograms.
+    Protobuf,
 }
+
+/// The media type (without parameters) of the protobuf format.
+const PROTOBUF_MEDIA: &str = "application/vnd.google.protobuf";
 
 impl Format {
     /// The `Content-Type` header value of this format.
@@ -23,45 +35,71 @@ impl Format {
         match self {
             Format::Text => "text/plain; version=0.0.4; charset=utf-8",
             Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            Format::Protobuf => {
+                "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"
+            }
         }
     }
 
-    /// Picks the format from an HTTP `Accept` header, honouring q-values: OpenMetrics when the
-    /// client explicitly asks for `application/openmetrics-text` at least as strongly as for
-    /// anything that matches `text/plain` (as Prometheus 2.x does); Text otherwise, including
-    /// for an absent or unparseable header.
+    /// Picks the format from an HTTP `Accept` header, honouring q-values: protobuf when the
+    /// client explicitly asks for `application/vnd.google.protobuf` with
+    /// `proto=io.prometheus.client.MetricFamily` and `encoding=delimited` at least as strongly
+    /// as for anything else; else OpenMetrics when the client explicitly asks for
+    /// `application/openmetrics-text` at least as strongly as for anything that matches
+    /// `text/plain` (as Prometheus 2.x does); Text otherwise, including for an absent or
+    /// unparseable header.
     pub fn negotiate(accept: Option<&str>) -> Format {
         let Some(accept) = accept else {
             return Format::Text;
         };
         let mut om_q: f32 = 0.0;
         let mut text_q: f32 = 0.0;
+        let mut pb_q: f32 = 0.0;
         for range in accept.split(',') {
             let mut parts = range.split(';');
             let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
             let mut q: f32 = 1.0;
+            let (mut proto_ok, mut delimited) = (false, false);
             for p in parts {
                 if let Some((k, v)) = p.split_once('=') {
-                    if k.trim().eq_ignore_ascii_case("q") {
-                        q = match v.trim().parse::<f32>() {
+                    let (k, v) = (k.trim(), v.trim().trim_matches('"'));
+                    if k.eq_ignore_ascii_case("q") {
+                        q = match v.parse::<f32>() {
                             Ok(x) if (0.0..=1.0).contains(&x) => x,
                             _ => 0.0,
                         };
+                    } else if k.eq_ignore_ascii_case("proto") {
+                        proto_ok = v == "io.prometheus.client.MetricFamily";
+                    } else if k.eq_ignore_ascii_case("encoding") {
+                        delimited = v.eq_ignore_ascii_case("delimited");
                     }
                 }
             }
             match media.as_str() {
                 "application/openmetrics-text" => om_q = om_q.max(q),
                 "text/plain" | "text/*" | "*/*" => text_q = text_q.max(q),
+                PROTOBUF_MEDIA if proto_ok && delimited => pb_q = pb_q.max(q),
                 _ => {}
             }
         }
-        if om_q > 0.0 && om_q >= text_q {
+        if pb_q > 0.0 && pb_q >= om_q && pb_q >= text_q {
+            Format::Protobuf
+        } else if om_q > 0.0 && om_q >= text_q {
             Format::OpenMetrics
         } else {
             Format::Text
         }
     }
+}
+
+/// Buffers one scrape reuses for every histogram.
+#[derive(Default)]
+#[doc(hidden)]
+pub struct Scratch {
+    /// Cumulative classic bucket counts.
+    pub cumulative: Vec<u64>,
+    /// Native buckets.
+    pub native: crate::metrics::NativeSnapshot,
 }
 
 /// The Prometheus type of a family.
@@ -130,6 +168,8 @@ pub(crate) fn write_header(meta: &FamilyMeta, format: Format, out: &mut Vec<u8>)
     match format {
         Format::Text => text::write_header(meta, out),
         Format::OpenMetrics => openmetrics::write_header(meta, out),
+        // Protobuf families are written whole by `protobuf::write_family`.
+        Format::Protobuf => {}
     }
 }
 
@@ -310,9 +350,160 @@ pub(crate) fn write_histogram_samples(
     out.push(b'\n');
 }
 
+/// ` # {labels} value timestamp` (OpenMetrics exemplar), before the line's newline.
+fn write_exemplar(e: &ExemplarData, out: &mut Vec<u8>) {
+    out.extend_from_slice(b" # {");
+    for (i, (name, value)) in e.labels.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b"=\"");
+        escape_label_value(value, out);
+        out.push(b'"');
+    }
+    out.extend_from_slice(b"} ");
+    write_f64(e.value, out);
+    out.push(b' ');
+    write_unix_ms_as_seconds(e.timestamp_ms, out);
+}
+
+fn write_cell_exemplar(cell: Option<&ExemplarCell>, out: &mut Vec<u8>) {
+    if let Some(cell) = cell {
+        cell.with(|e| write_exemplar(e, out));
+    }
+}
+
+/// Unix milliseconds as seconds with up to three decimals, exactly (`1700000000.123`).
+pub(crate) fn write_unix_ms_as_seconds(ms: i64, out: &mut Vec<u8>) {
+    if ms < 0 {
+        out.push(b'-');
+    }
+    let ms = ms.unsigned_abs();
+    write_u64(ms / 1000, out);
+    let frac = ms % 1000;
+    if frac != 0 {
+        out.push(b'.');
+        let digits = [
+            b'0' + (frac / 100) as u8,
+            b'0' + (frac / 10 % 10) as u8,
+            b'0' + (frac % 10) as u8,
+        ];
+        let keep = if frac.is_multiple_of(100) {
+            1
+        } else if frac.is_multiple_of(10) {
+            2
+        } else {
+            3
+        };
+        out.extend_from_slice(&digits[..keep]);
+    }
+}
+
+/// `name_created{labels} <seconds>` (OpenMetrics).
+fn write_created(base: &str, labels: &str, created_ms: i64, out: &mut Vec<u8>) {
+    write_series_prefix(base, "_created", labels, out);
+    write_unix_ms_as_seconds(created_ms, out);
+    out.push(b'\n');
+}
+
+/// An OpenMetrics counter: the sample (with its exemplar) and `_created`.
+pub(crate) fn write_om_counter(
+    base: &str,
+    labels: &str,
+    v: u64,
+    exemplar: Option<&ExemplarCell>,
+    created_ms: Option<i64>,
+    out: &mut Vec<u8>,
+) {
+    write_series_prefix(base, "_total", labels, out);
+    write_u64(v, out);
+    write_cell_exemplar(exemplar, out);
+    out.push(b'\n');
+    if let Some(ms) = created_ms {
+        write_created(base, labels, ms, out);
+    }
+}
+
+/// An OpenMetrics histogram series: buckets (each with its exemplar, `+Inf` last), `_sum`,
+/// `_count`, `_created` (when `created_ms` is set).
+pub(crate) fn write_om_histogram(
+    base: &str,
+    labels: &str,
+    le: &[Box<str>],
+    (cumulative, sum): (&[u64], f64),
+    (exemplars, created_ms): (Option<&[ExemplarCell]>, Option<i64>),
+    out: &mut Vec<u8>,
+) {
+    let count = cumulative.last().copied().unwrap_or(0);
+    for (i, c) in cumulative.iter().enumerate() {
+        out.extend_from_slice(base.as_bytes());
+        out.extend_from_slice(b"_bucket{");
+        if !labels.is_empty() {
+            out.extend_from_slice(labels.as_bytes());
+            out.push(b',');
+        }
+        out.extend_from_slice(b"le=\"");
+        match le.get(i) {
+            Some(l) => out.extend_from_slice(l.as_bytes()),
+            None => out.extend_from_slice(b"+Inf"),
+        }
+        out.extend_from_slice(b"\"} ");
+        write_u64(*c, out);
+        write_cell_exemplar(exemplars.and_then(|e| e.get(i)), out);
+        out.push(b'\n');
+    }
+    write_series_prefix(base, "_sum", labels, out);
+    write_f64(sum, out);
+    out.push(b'\n');
+    write_series_prefix(base, "_count", labels, out);
+    write_u64(count, out);
+    out.push(b'\n');
+    if let Some(ms) = created_ms {
+        write_created(base, labels, ms, out);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unix_ms_as_seconds() {
+        let s = |ms| {
+            let mut out = Vec::new();
+            write_unix_ms_as_seconds(ms, &mut out);
+            String::from_utf8(out).expect("utf8")
+        };
+        assert_eq!(s(1_700_000_000_123), "1700000000.123");
+        assert_eq!(s(1_700_000_000_120), "1700000000.12");
+        assert_eq!(s(1_700_000_000_100), "1700000000.1");
+        assert_eq!(s(1_700_000_000_000), "1700000000");
+        assert_eq!(s(5), "0.005");
+        assert_eq!(s(-1500), "-1.5");
+    }
+
+    #[test]
+    fn protobuf_is_negotiated_as_prometheus_asks_for_it() {
+        let native = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+        assert_eq!(Format::negotiate(Some(native)), Format::Protobuf);
+        // Protobuf without the delimited encoding or another message is not ours to send.
+        assert_eq!(
+            Format::negotiate(Some("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=text")),
+            Format::Text
+        );
+        assert_eq!(
+            Format::negotiate(Some(
+                "application/vnd.google.protobuf;proto=other.Msg;encoding=delimited"
+            )),
+            Format::Text
+        );
+        assert_eq!(
+            Format::negotiate(Some("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.5,application/openmetrics-text")),
+            Format::OpenMetrics
+        );
+        assert_eq!(Format::negotiate(Some("*/*")), Format::Text);
+    }
 
     fn f(v: f64) -> String {
         let mut out = Vec::new();

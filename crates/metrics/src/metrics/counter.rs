@@ -3,6 +3,7 @@
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::sync::OnceLock;
 
+use super::exemplar::{unix_ms_now, valid_exemplar_labels, ExemplarCell, ExemplarData};
 use super::{is_sole_writer, thread_token, STRIPES};
 
 /// One stripe, alone on its cache line(s) so two threads never bounce the same line.
@@ -17,18 +18,65 @@ struct Stripe(AtomicU64);
 /// stripes (1 KiB) and each thread adds to its own stripe from then on, so two threads on one
 /// series scale instead of fighting over one cache line. Reading sums the base and the stripes;
 /// every part only grows, so a later read is never lower than an earlier one.
-#[derive(Default)]
+///
+/// [`Counter::inc_with_exemplar`] keeps the last increment, with labels, as the counter's
+/// exemplar (OpenMetrics and protobuf only); the cell is made on first use.
 pub struct Counter {
     value: AtomicU64,
     /// Token of the first thread that wrote the counter (0 = nobody yet).
     owner: AtomicU32,
     stripes: OnceLock<Box<[Stripe; STRIPES]>>,
+    exemplar: OnceLock<Box<ExemplarCell>>,
+    /// Unix time in milliseconds the counter started counting.
+    created_ms: i64,
+}
+
+impl Default for Counter {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Counter {
     /// A counter at zero.
     pub fn new() -> Self {
-        Self::default()
+        Self {
+            value: AtomicU64::new(0),
+            owner: AtomicU32::new(0),
+            stripes: OnceLock::new(),
+            exemplar: OnceLock::new(),
+            created_ms: unix_ms_now(),
+        }
+    }
+
+    /// Adds one and makes this increment the exemplar, with `labels` (e.g.
+    /// `[("trade_id", "17")]`) and the current time. The exemplar is dropped (the increment is
+    /// not) when the labels are invalid or longer than [`super::EXEMPLAR_MAX_CHARS`]
+    /// characters together, or when another thread writes it at the same instant; the return
+    /// value says whether it was kept.
+    pub fn inc_with_exemplar(&self, labels: &[(&str, &str)]) -> bool {
+        self.inc();
+        if !valid_exemplar_labels(labels) {
+            return false;
+        }
+        self.exemplar
+            .get_or_init(Box::default)
+            .record(labels, 1.0, unix_ms_now());
+        true
+    }
+
+    /// The last exemplar, if one was recorded.
+    pub fn exemplar(&self) -> Option<ExemplarData> {
+        self.exemplar.get().and_then(|c| c.get())
+    }
+
+    pub(crate) fn exemplar_cell(&self) -> Option<&ExemplarCell> {
+        self.exemplar.get().map(|c| &**c)
+    }
+
+    /// Unix time in milliseconds the counter started counting (its created timestamp).
+    pub fn created_ms(&self) -> i64 {
+        self.created_ms
     }
 
     /// Adds one.

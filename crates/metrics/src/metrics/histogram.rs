@@ -1,8 +1,11 @@
-//! A histogram with fixed bucket bounds that stays cheap when many threads observe one series.
+//! A histogram with fixed bucket bounds that stays cheap when many threads observe one series,
+//! optionally also a native histogram ([`super::native`]), with an exemplar per bucket.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock};
 
+use super::exemplar::{unix_ms_now, valid_exemplar_labels, ExemplarCell, ExemplarData};
+use super::native::{NativeBuckets, NativeConfig, NativeSnapshot};
 use super::{is_sole_writer, thread_token, STRIPES};
 use crate::MetricsError;
 
@@ -17,6 +20,11 @@ use crate::MetricsError;
 /// each on cache lines of its own, and every thread adds to its own copy from then on, so two
 /// request threads timing the same route do not bounce one cache line per observation. Reading
 /// adds the base and the stripes up.
+///
+/// A histogram made with [`Histogram::with_native`] also counts every observation into native
+/// (exponential) buckets, exposed alongside the classic ones in the protobuf format.
+/// [`Histogram::observe_with_exemplar`] keeps the last observation of each bucket, with labels,
+/// as that bucket's exemplar (OpenMetrics and protobuf only).
 pub struct Histogram {
     bounds: Arc<[f64]>,
     /// `bounds.len() + 1` counts; the last one is the `+Inf` overflow bucket.
@@ -26,6 +34,11 @@ pub struct Histogram {
     owner: AtomicU32,
     /// [`STRIPES`] runs of `stride()` cells: the counts, then the sum's bits, then padding.
     stripes: OnceLock<Box<[AtomicU64]>>,
+    native: Option<Box<NativeBuckets>>,
+    /// One cell per bucket (`+Inf` last), made on the first exemplar.
+    exemplars: OnceLock<Box<[ExemplarCell]>>,
+    /// Unix time in milliseconds the histogram started counting.
+    created_ms: i64,
 }
 
 /// Checks bounds are non-empty, finite and strictly increasing; the shared form of them.
@@ -69,6 +82,17 @@ impl Histogram {
     /// A histogram over already validated, shared bounds (one allocation per family, not per
     /// series).
     pub(crate) fn with_bounds(bounds: Arc<[f64]>) -> Self {
+        Self::with_parts(bounds, None)
+    }
+
+    /// A histogram with classic buckets at `bounds` and native buckets laid out by `native`.
+    pub fn with_native(bounds: &[f64], native: NativeConfig) -> Result<Self, MetricsError> {
+        native.validate()?;
+        Ok(Self::with_parts(validate_bounds(bounds)?, Some(native)))
+    }
+
+    /// The one constructor: validated bounds, optional (validated) native layout.
+    pub(crate) fn with_parts(bounds: Arc<[f64]>, native: Option<NativeConfig>) -> Self {
         let counts = (0..=bounds.len()).map(|_| AtomicU64::new(0)).collect();
         Self {
             bounds,
@@ -76,6 +100,9 @@ impl Histogram {
             sum: AtomicU64::new(0f64.to_bits()),
             owner: AtomicU32::new(0),
             stripes: OnceLock::new(),
+            native: native.map(|n| Box::new(NativeBuckets::new(&n))),
+            exemplars: OnceLock::new(),
+            created_ms: unix_ms_now(),
         }
     }
 
@@ -85,14 +112,51 @@ impl Histogram {
         (self.counts.len() + 1).next_multiple_of(8) + 8
     }
 
-    /// Records one observation. NaN is counted in `+Inf` only (as Prometheus does).
+    /// Records one observation. NaN is counted in `+Inf` only (as Prometheus does), and in no
+    /// native bucket.
     #[inline]
     pub fn observe(&self, v: f64) {
-        let idx = if v.is_nan() {
+        let idx = self.bucket_of(v);
+        self.observe_classic(idx, v);
+        if let Some(native) = &self.native {
+            if !v.is_nan() {
+                native.observe(v);
+            }
+        }
+    }
+
+    /// Records one observation and makes it its bucket's exemplar, with `labels` (e.g.
+    /// `[("order_id", "42"), ("exchange", "sim")]`) and the current time. The exemplar is
+    /// dropped (the observation is not) when the labels are invalid or longer than
+    /// [`super::EXEMPLAR_MAX_CHARS`] characters together, for NaN, or when another thread is
+    /// writing that bucket's exemplar at the same instant; the return value says whether it
+    /// was kept.
+    pub fn observe_with_exemplar(&self, v: f64, labels: &[(&str, &str)]) -> bool {
+        self.observe(v);
+        if v.is_nan() || !valid_exemplar_labels(labels) {
+            return false;
+        }
+        let cells = self.exemplars.get_or_init(|| {
+            (0..self.counts.len())
+                .map(|_| ExemplarCell::default())
+                .collect()
+        });
+        cells[self.bucket_of(v)].record(labels, v, unix_ms_now());
+        true
+    }
+
+    /// The classic bucket `v` falls in (`bounds.len()` is `+Inf`).
+    #[inline]
+    fn bucket_of(&self, v: f64) -> usize {
+        if v.is_nan() {
             self.bounds.len()
         } else {
             self.bounds.partition_point(|b| *b < v)
-        };
+        }
+    }
+
+    #[inline]
+    fn observe_classic(&self, idx: usize, v: f64) {
         let me = thread_token();
         if self.stripes.get().is_none() && is_sole_writer(&self.owner, me) {
             self.counts[idx].fetch_add(1, Relaxed);
@@ -113,6 +177,41 @@ impl Histogram {
     /// The upper bounds (without `+Inf`).
     pub fn bounds(&self) -> &[f64] {
         &self.bounds
+    }
+
+    /// Whether the histogram keeps native buckets.
+    pub fn is_native(&self) -> bool {
+        self.native.is_some()
+    }
+
+    /// Reads the native buckets into `out` (schema reduced to the bucket limit); false (and
+    /// `out` untouched) when the histogram has none. Read before the classic state
+    /// ([`Histogram::snapshot_into`]), the count is never below the native buckets' total.
+    pub fn native_snapshot_into(&self, out: &mut NativeSnapshot) -> bool {
+        match &self.native {
+            Some(n) => {
+                n.snapshot(out);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The exemplar of each bucket (`+Inf` last), `None` where none was recorded.
+    pub fn exemplars(&self) -> Vec<Option<ExemplarData>> {
+        match self.exemplars.get() {
+            Some(cells) => cells.iter().map(ExemplarCell::get).collect(),
+            None => vec![None; self.counts.len()],
+        }
+    }
+
+    pub(crate) fn exemplar_cells(&self) -> Option<&[ExemplarCell]> {
+        self.exemplars.get().map(|c| &**c)
+    }
+
+    /// Unix time in milliseconds the histogram started counting (its created timestamp).
+    pub fn created_ms(&self) -> i64 {
+        self.created_ms
     }
 
     /// Reads the state: cumulative counts per bound, then `+Inf` (== count), into `cumulative`

@@ -1,12 +1,16 @@
 //! What is measured: the three metric types. How they are written lives in [`crate::encoding`].
 
 mod counter;
+pub(crate) mod exemplar;
 mod gauge;
 pub(crate) mod histogram;
+pub(crate) mod native;
 
 pub use counter::Counter;
+pub use exemplar::{ExemplarData, EXEMPLAR_MAX_CHARS};
 pub use gauge::Gauge;
 pub use histogram::Histogram;
+pub use native::{NativeConfig, NativeSnapshot};
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
