@@ -115,6 +115,11 @@ pub struct MetricsConfig {
     pub api_latency_buckets: Vec<f64>,
     /// Bucket bounds of `zigquant_market_data_delay_seconds` (live venues only).
     pub market_data_delay_buckets: Vec<f64>,
+    /// Growth factor between neighbouring native buckets of the two latency histograms (the
+    /// schema is the finest at or below it, as client_golang picks it: 1.1 gives schema 3).
+    pub native_histogram_bucket_factor: f64,
+    /// Most native buckets one latency series shows; the schema is reduced to fit.
+    pub native_histogram_max_buckets: u32,
 }
 
 impl Default for MetricsConfig {
@@ -130,6 +135,8 @@ impl Default for MetricsConfig {
             market_data_delay_buckets: vec![
                 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
             ],
+            native_histogram_bucket_factor: 1.1,
+            native_histogram_max_buckets: 160,
         }
     }
 }
@@ -194,8 +201,21 @@ impl Config {
         Ok(config)
     }
 
+    /// The native histogram layout of `[metrics]`.
+    pub fn native_histograms(&self) -> zigquant_metrics::NativeConfig {
+        zigquant_metrics::NativeConfig {
+            bucket_factor: self.metrics.native_histogram_bucket_factor,
+            max_buckets: self.metrics.native_histogram_max_buckets,
+        }
+    }
+
     /// Checks what types alone cannot; messages name the field.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.native_histograms().validate().map_err(|e| {
+            ConfigError::Invalid(format!(
+                "metrics.native_histogram_bucket_factor / native_histogram_max_buckets: {e}"
+            ))
+        })?;
         for (field, bounds) in [
             (
                 "metrics.order_latency_buckets",

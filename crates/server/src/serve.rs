@@ -103,6 +103,7 @@ pub fn catalogue_for(config: &Config) -> Result<Catalogue, zigquant_metrics::Met
         api_latency_buckets: config.metrics.api_latency_buckets.clone(),
         market_data_delay_buckets: config.metrics.market_data_delay_buckets.clone(),
         version: env!("CARGO_PKG_VERSION").to_string(),
+        native_histograms: config.native_histograms(),
     })
 }
 

@@ -8,6 +8,7 @@ mod guard;
 mod handlers;
 mod metrics_endpoint;
 mod openapi;
+mod request_id;
 mod request_metrics;
 
 use std::sync::Arc;
@@ -27,7 +28,8 @@ use crate::limits::ClientLimits;
 use crate::web_config::LiveWebConfig;
 pub use error::ApiError;
 pub use guard::Caller;
-pub use request_metrics::{RecordRequests, RequestMetricsLayer};
+pub use request_id::RequestId;
+pub use request_metrics::{RecordRequests, RequestMetricsLayer, REQUEST_ID_HEADER};
 
 /// What every handler can reach.
 #[derive(Clone)]

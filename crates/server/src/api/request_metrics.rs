@@ -10,6 +10,10 @@
 //! the time-stamp counter where the kernel trusts it: `zigquant_metrics::clock`), one route
 //! match, one counter increment and one histogram observation: no allocation, no label lookup
 //! (docs/benchmarks.md §3).
+//!
+//! Each request also gets a [`RequestId`]: returned in `x-request-id`, kept as the latency
+//! bucket's `request_id` exemplar, and written in a debug-level access log line
+//! (`ZQ_LOG=zigquant::access=debug`), so an exemplar in Grafana leads to the request's log line.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -17,12 +21,17 @@ use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::task::{ready, Context, Poll};
 
-use axum::http::{Method, Request, StatusCode};
+use axum::http::{HeaderName, HeaderValue, Method, Request, StatusCode, Uri};
 use axum::response::Response;
 use tower::{Layer, Service};
 use zigquant_metrics::clock::{clock, TickClock, Ticks};
 use zigquant_metrics::labels as label;
 use zigquant_metrics::{Catalogue, Counter, Histogram, LabelDomain};
+
+use super::request_id::RequestId;
+
+/// The response header that carries the request id.
+pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Distinct statuses per method and route whose counters are kept; a route answering more
 /// kinds than this records the rest through a label lookup (still correct, a little slower).
@@ -82,10 +91,14 @@ where
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let started = self.series.clock.now();
         let slot = self.series.slot(request.method(), request.uri().path());
+        // The raw URI is only kept when the access log will be written.
+        let uri = tracing::enabled!(target: ACCESS_LOG, tracing::Level::DEBUG)
+            .then(|| request.uri().clone());
         Recorded {
             response: self.inner.call(request),
             started,
             slot,
+            uri,
             series: self.series,
         }
     }
@@ -97,8 +110,13 @@ pub struct Recorded<F> {
     response: F,
     started: Ticks,
     slot: usize,
+    /// The request's URI, when the access log is enabled.
+    uri: Option<Uri>,
     series: &'static RequestSeries,
 }
+
+/// Target of the access log lines.
+const ACCESS_LOG: &str = "zigquant::access";
 
 impl<F> Future for Recorded<F>
 where
@@ -108,9 +126,27 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        let response = ready!(Pin::new(&mut this.response).poll(cx))?;
+        let mut response = ready!(Pin::new(&mut this.response).poll(cx))?;
         let elapsed = this.series.clock.seconds_since(this.started);
-        this.series.record(this.slot, response.status(), elapsed);
+        let id = RequestId::next();
+        this.series
+            .record(this.slot, response.status(), elapsed, id.as_str());
+        if let Some(uri) = this.uri.take() {
+            let (method, route) = this.series.labels(this.slot);
+            tracing::debug!(
+                target: ACCESS_LOG,
+                request_id = id.as_str(),
+                method,
+                route,
+                uri = ?uri.to_string(),
+                status = response.status().as_u16(),
+                latency_seconds = elapsed,
+                "request"
+            );
+        }
+        if let Ok(value) = HeaderValue::from_str(id.as_str()) {
+            response.headers_mut().insert(REQUEST_ID_HEADER, value);
+        }
         Poll::Ready(Ok(response))
     }
 }
@@ -207,7 +243,7 @@ impl RequestSeries {
         )
     }
 
-    fn record(&self, slot: usize, status: StatusCode, elapsed_seconds: f64) {
+    fn record(&self, slot: usize, status: StatusCode, elapsed_seconds: f64, request_id: &str) {
         let handles = &self.slots[slot];
         // Label values are only needed to resolve a handle, once per slot and status.
         let resolve = || {
@@ -239,7 +275,7 @@ impl RequestSeries {
                 };
                 self.catalogue.api_latency_seconds.get(&labels)
             })
-            .observe(elapsed_seconds);
+            .observe_with_exemplar(elapsed_seconds, &[("request_id", request_id)]);
     }
 }
 
@@ -302,7 +338,7 @@ mod tests {
         for (i, code) in statuses.iter().enumerate() {
             let status = StatusCode::from_u16(*code).expect("valid status");
             for _ in 0..=i {
-                s.record(slot, status, 0.001);
+                s.record(slot, status, 0.001, "r-1");
             }
         }
         let text = exposition(&s);
@@ -323,7 +359,12 @@ mod tests {
     #[test]
     fn only_series_that_occur_are_exported() {
         let s = series();
-        s.record(s.slot(&Method::GET, "/health"), StatusCode::OK, 0.001);
+        s.record(
+            s.slot(&Method::GET, "/health"),
+            StatusCode::OK,
+            0.001,
+            "r-1",
+        );
         let text = exposition(&s);
         assert_eq!(
             text.matches("zigquant_api_requests_total{").count(),
