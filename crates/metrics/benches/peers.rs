@@ -13,20 +13,33 @@
 //!   memory is counted; RSS delta / 100k.
 //! * `inc_lookup` / `observe_lookup`: prometheus-client gets its label set pre-built (it is
 //!   looked up, not constructed, per call), which favours it.
+//! * `encode_protobuf_*`: the Prometheus protobuf format (length-delimited
+//!   `io.prometheus.client.MetricFamily`) of the same registries; prometheus-client through its
+//!   `prometheus_protobuf` feature (`encode_to_vec`, which builds the prost messages and encodes
+//!   them). prometheus (tikv) is built without its `protobuf` feature (it would pull a second
+//!   protobuf runtime into the build): `prometheus=NaN`.
+//! * `observe_classic` / `observe_native`: one pre-resolved histogram handle, values spread over
+//!   the buckets; native = classic buckets plus native buckets (factor 1.1, at most 160), against
+//!   prometheus-client's `Histogram::new_classic_and_native` (tikv has no native histogram: NaN).
 
 use std::hint::black_box;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Instant;
 
+use prometheus_client::encoding::prometheus_protobuf::encode_to_vec as pc_encode_protobuf;
 use prometheus_client::encoding::text::encode as pc_encode;
 use prometheus_client::metrics::counter::Counter as PcCounter;
 use prometheus_client::metrics::family::Family as PcFamily;
 use prometheus_client::metrics::gauge::Gauge as PcGauge;
-use prometheus_client::metrics::histogram::Histogram as PcHistogram;
+use prometheus_client::metrics::histogram::{
+    Histogram as PcHistogram, NativeHistogramConfig as PcNativeConfig,
+};
 use prometheus_client::registry::Registry as PcRegistry;
 use std::sync::atomic::AtomicU64;
-use zigquant_metrics::{Counter, Family, Format, Gauge, Histogram, LabelDomain, Registry};
+use zigquant_metrics::{
+    Counter, Family, Format, Gauge, Histogram, LabelDomain, NativeConfig, Registry,
+};
 
 const LABELS: [&str; 3] = ["strategy", "pair", "venue"];
 const BUCKETS: [f64; 10] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
@@ -242,6 +255,67 @@ fn encode_case(n: usize, iters: usize) {
         _ => "encode_100k",
     };
     print_case(label, zt, pct, pt, "ms");
+    if n < 10_000 {
+        return;
+    }
+    let zt = time_ms(iters, || {
+        buf.clear();
+        z.encode(Format::Protobuf, &mut buf);
+        black_box(&buf);
+    });
+    let pct = time_ms(iters, || {
+        black_box(pc_encode_protobuf(&pc).expect("encode"));
+    });
+    let label = if n == 10_000 {
+        "encode_protobuf_10k"
+    } else {
+        "encode_protobuf_100k"
+    };
+    print_case(label, zt, pct, f64::NAN, "ms");
+}
+
+// ---------------------------------------------------------------- observe, classic and native
+
+fn observe_cases() {
+    const OPS: usize = 5_000_000;
+    // Latencies from 0.1 ms to ~100 ms, spread over the buckets.
+    let value = |i: usize| ((i & 1023) as f64 + 1.0) * 1e-4;
+    let classic = Histogram::new(&BUCKETS).expect("bounds");
+    let native = Histogram::with_native(&BUCKETS, NativeConfig::default()).expect("native");
+    let pc_classic = PcHistogram::new(BUCKETS);
+    let pc_native =
+        PcHistogram::new_classic_and_native(BUCKETS, PcNativeConfig::new(1.1).max_buckets(160));
+    let p_classic = prometheus::Histogram::with_opts(
+        prometheus::HistogramOpts::new("h", "h").buckets(BUCKETS.to_vec()),
+    )
+    .expect("h");
+    let zc = ns_per_op(OPS, |n| {
+        for i in 0..n {
+            black_box(&classic).observe(value(i));
+        }
+    });
+    let pcc = ns_per_op(OPS, |n| {
+        for i in 0..n {
+            black_box(&pc_classic).observe(value(i));
+        }
+    });
+    let pc = ns_per_op(OPS, |n| {
+        for i in 0..n {
+            black_box(&p_classic).observe(value(i));
+        }
+    });
+    print_case("observe_classic", zc, pcc, pc, "ns");
+    let zn = ns_per_op(OPS, |n| {
+        for i in 0..n {
+            black_box(&native).observe(value(i));
+        }
+    });
+    let pcn = ns_per_op(OPS, |n| {
+        for i in 0..n {
+            black_box(&pc_native).observe(value(i));
+        }
+    });
+    print_case("observe_native", zn, pcn, f64::NAN, "ns");
 }
 
 // ---------------------------------------------------------------- memory (child processes)
@@ -514,7 +588,7 @@ fn main() {
         memory_child(&lib);
         return;
     }
-    // `PEERS_ONLY=lookup` (or encode, memory, threads) runs one group, for profiling.
+    // `PEERS_ONLY=lookup` (or encode, memory, observe, threads) runs one group, for profiling.
     let only = std::env::var("PEERS_ONLY").unwrap_or_default();
     let run = |group: &str| only.is_empty() || only == group;
     // The two-thread case needs two idle cores; say how busy the machine was.
@@ -532,6 +606,9 @@ fn main() {
     }
     if run("lookup") {
         lookup_cases();
+    }
+    if run("observe") {
+        observe_cases();
     }
     if run("threads") {
         two_threads_case();

@@ -100,22 +100,51 @@ pub(crate) struct NativeBuckets {
     /// Schema a scrape starts from (the configured one, may be below 0).
     schema: i32,
     max_buckets: usize,
-    /// Mantissa bits of `2^(j / 2^store_schema)` for `j` in `0..2^store_schema`.
-    bounds: &'static [u64],
+    /// Where in an octave a mantissa falls, at the storage schema.
+    bounds: &'static MantissaBounds,
     zero: AtomicU64,
     positive: Side,
     negative: OnceLock<Side>,
 }
 
+/// The bucket boundaries inside one octave at one schema, as mantissa bits.
+struct MantissaBounds {
+    /// Mantissa bits of `2^(j / 2^schema)` for `j` in `0..2^schema` (`bounds[0]` is 0).
+    bounds: Box<[u64]>,
+    /// For each value of a mantissa's top 8 bits, how many bounds lie below every mantissa
+    /// starting with those bits: the search starts there and moves at most a step or two.
+    start: Box<[u16]>,
+}
+
+/// Mantissa bits of an `f64`.
+const MANTISSA: u64 = (1u64 << 52) - 1;
+
+impl MantissaBounds {
+    /// The bucket of a mantissa within its octave: the smallest `j` with
+    /// `2^(j / 2^schema) >= 1 + mantissa` (`j == 2^schema` is the next octave's first bucket).
+    #[inline]
+    fn position(&self, mantissa: u64) -> usize {
+        let mut j = usize::from(self.start[(mantissa >> 44) as usize]);
+        while j < self.bounds.len() && self.bounds[j] < mantissa {
+            j += 1;
+        }
+        j
+    }
+}
+
 /// Mantissa bounds per schema 0..=8, computed once.
-fn mantissa_bounds(schema: i32) -> &'static [u64] {
-    static TABLES: [OnceLock<Box<[u64]>>; 9] = [const { OnceLock::new() }; 9];
+fn mantissa_bounds(schema: i32) -> &'static MantissaBounds {
+    static TABLES: [OnceLock<MantissaBounds>; 9] = [const { OnceLock::new() }; 9];
     let s = schema.clamp(0, 8) as usize;
     TABLES[s].get_or_init(|| {
         let n = 1u32 << s;
-        (0..n)
-            .map(|j| (f64::from(j) / f64::from(n)).exp2().to_bits() & ((1u64 << 52) - 1))
-            .collect()
+        let bounds: Box<[u64]> = (0..n)
+            .map(|j| (f64::from(j) / f64::from(n)).exp2().to_bits() & MANTISSA)
+            .collect();
+        let start = (0..256u64)
+            .map(|top| bounds.iter().filter(|b| **b < top << 44).count() as u16)
+            .collect();
+        MantissaBounds { bounds, start }
     })
 }
 
@@ -137,7 +166,7 @@ impl NativeBuckets {
     /// Buckets per octave at the storage schema.
     #[inline]
     fn per_octave(&self) -> usize {
-        self.bounds.len()
+        1 << self.store_schema
     }
 
     /// Records `v` (not NaN). Release, so a scrape that reads this increment (Acquire) also
@@ -166,27 +195,22 @@ impl NativeBuckets {
     }
 
     /// Chunk slot and position in the chunk of the bucket holding `a` (> zero threshold).
+    /// The bucket's index is `(exp - 1) * n + j` for `a = frac * 2^exp`, `frac` in `[0.5, 1)`;
+    /// its chunk is `exp - 1` (or `exp` when `j == n`), without a division.
     #[inline]
     fn locate(&self, a: f64) -> (usize, usize) {
-        let n = self.per_octave() as i32;
         let bits = a.to_bits();
-        // a = frac * 2^exp with frac in [0.5, 1) (frexp); a > 2^-64 is always normal.
+        // a > 2^-64 is always a normal number: the exponent field is exp + 1022.
         let exp = ((bits >> 52) & 0x7ff) as i32 - 1022;
-        let mantissa = bits & ((1u64 << 52) - 1);
-        // Smallest j with 2^(j/n) >= 1 + mantissa: the bounds below the mantissa.
-        let j = if mantissa == 0 {
-            0
-        } else {
-            self.bounds.partition_point(|b| *b < mantissa) as i32
-        };
-        let key = (exp - 1) * n + j;
-        let slot = key.div_euclid(n) + CHUNK_OFFSET;
+        let j = self.bounds.position(bits & MANTISSA);
+        let n = self.per_octave();
+        let slot = exp - 1 + (j >> self.store_schema) as i32 + CHUNK_OFFSET;
         if slot < 0 {
             (0, 0)
         } else if slot as usize >= CHUNKS {
-            (CHUNKS - 1, n as usize - 1)
+            (CHUNKS - 1, n - 1)
         } else {
-            (slot as usize, key.rem_euclid(n) as usize)
+            (slot as usize, j & (n - 1))
         }
     }
 
