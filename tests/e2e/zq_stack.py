@@ -106,7 +106,8 @@ class Zigquant:
         return requests.request(method, self.url + path, headers=headers, timeout=5, **kw)
 
 
-def start_zigquant(procs, binary: Path, tmp: Path, config: str | None = None, name: str = "zigquant") -> Zigquant:
+def start_zigquant(procs, binary: Path, tmp: Path, config: str | None = None, name: str = "zigquant",
+                   env: dict | None = None) -> Zigquant:
     port = free_port()
     data_dir = tmp / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -115,7 +116,8 @@ def start_zigquant(procs, binary: Path, tmp: Path, config: str | None = None, na
         cfg = tmp / "zigquant.toml"
         cfg.write_text(config)
         argv += ["--config", str(cfg)]
-    proc = Proc(name, argv, tmp / f"{name}.log", env={"ZQ_API_KEY": API_KEY, "RUST_LOG": "info"})
+    proc = Proc(name, argv, tmp / f"{name}.log",
+                env={"ZQ_API_KEY": API_KEY, "RUST_LOG": "info", **(env or {})})
     procs.append(proc)
     zq = Zigquant(proc, port, data_dir)
     wait_until(f"{name} /health on {zq.addr}",
@@ -165,7 +167,8 @@ def _start_until_ready(procs, tmp: Path, name: str, argv: list[str], port: int, 
 
 
 def start_prometheus(procs, tmp: Path, zigquant_addr: str, rule_files: list[Path] = (),
-                     alertmanager_addr: str | None = None, name: str = "prometheus") -> Prometheus:
+                     alertmanager_addr: str | None = None, name: str = "prometheus",
+                     extra_args: list[str] = ()) -> Prometheus:
     port = free_port()
     cfg = {
         "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"},
@@ -180,7 +183,7 @@ def start_prometheus(procs, tmp: Path, zigquant_addr: str, rule_files: list[Path
     argv = [find_tool("PROMETHEUS_BIN", "prometheus"),
             f"--config.file={tmp / 'prometheus.yml'}",
             f"--storage.tsdb.path={tmp / 'tsdb'}",
-            f"--web.listen-address=127.0.0.1:{port}"]
+            f"--web.listen-address=127.0.0.1:{port}", *extra_args]
     return _start_until_ready(procs, tmp, name, argv, port, Prometheus)
 
 

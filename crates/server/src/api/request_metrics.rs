@@ -140,6 +140,7 @@ where
                 route,
                 uri = ?uri.to_string(),
                 status = response.status().as_u16(),
+                content_type = ?response.headers().get(axum::http::header::CONTENT_TYPE),
                 latency_seconds = elapsed,
                 "request"
             );
