@@ -279,7 +279,7 @@ fn encode_case(n: usize, iters: usize) {
 // ---------------------------------------------------------------- observe, classic and native
 
 fn observe_cases() {
-    const OPS: usize = 5_000_000;
+    const OPS: usize = 1_000_000;
     // Latencies from 0.1 ms to ~100 ms, spread over the buckets.
     let value = |i: usize| ((i & 1023) as f64 + 1.0) * 1e-4;
     let classic = Histogram::new(&BUCKETS).expect("bounds");
@@ -291,32 +291,19 @@ fn observe_cases() {
         prometheus::HistogramOpts::new("h", "h").buckets(BUCKETS.to_vec()),
     )
     .expect("h");
-    let zc = ns_per_op(OPS, |n| {
-        for i in 0..n {
-            black_box(&classic).observe(value(i));
-        }
-    });
-    let pcc = ns_per_op(OPS, |n| {
-        for i in 0..n {
-            black_box(&pc_classic).observe(value(i));
-        }
-    });
-    let pc = ns_per_op(OPS, |n| {
-        for i in 0..n {
-            black_box(&p_classic).observe(value(i));
-        }
-    });
+    // The five take turns, round after round, so a busy machine slows them alike.
+    let t = interleaved(
+        OPS,
+        &mut [
+            &mut |n| (0..n).for_each(|i| black_box(&classic).observe(value(i))),
+            &mut |n| (0..n).for_each(|i| black_box(&pc_classic).observe(value(i))),
+            &mut |n| (0..n).for_each(|i| black_box(&p_classic).observe(value(i))),
+            &mut |n| (0..n).for_each(|i| black_box(&native).observe(value(i))),
+            &mut |n| (0..n).for_each(|i| black_box(&pc_native).observe(value(i))),
+        ],
+    );
+    let (zc, pcc, pc, zn, pcn) = (t[0], t[1], t[2], t[3], t[4]);
     print_case("observe_classic", zc, pcc, pc, "ns");
-    let zn = ns_per_op(OPS, |n| {
-        for i in 0..n {
-            black_box(&native).observe(value(i));
-        }
-    });
-    let pcn = ns_per_op(OPS, |n| {
-        for i in 0..n {
-            black_box(&pc_native).observe(value(i));
-        }
-    });
     print_case("observe_native", zn, pcn, f64::NAN, "ns");
 }
 
@@ -391,6 +378,22 @@ fn ns_per_op(ops: usize, mut f: impl FnMut(usize)) -> f64 {
             })
             .collect(),
     )
+}
+
+/// Median ns per operation of each of `cases`, run in turns (one round of `ops` each, 15
+/// rounds after a warm-up round).
+fn interleaved(ops: usize, cases: &mut [&mut dyn FnMut(usize)]) -> Vec<f64> {
+    let mut samples = vec![Vec::new(); cases.len()];
+    for round in 0..16 {
+        for (i, case) in cases.iter_mut().enumerate() {
+            let t = Instant::now();
+            case(ops);
+            if round > 0 {
+                samples[i].push(t.elapsed().as_nanos() as f64 / ops as f64);
+            }
+        }
+    }
+    samples.into_iter().map(median).collect()
 }
 
 fn lookup_cases() {

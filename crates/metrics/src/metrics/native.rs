@@ -109,26 +109,28 @@ pub(crate) struct NativeBuckets {
 
 /// The bucket boundaries inside one octave at one schema, as mantissa bits.
 struct MantissaBounds {
-    /// Mantissa bits of `2^(j / 2^schema)` for `j` in `0..2^schema` (`bounds[0]` is 0).
+    /// Mantissa bits of `2^(j / 2^schema)` for `j` in `0..2^schema` (`bounds[0]` is 0), then a
+    /// sentinel above every mantissa.
     bounds: Box<[u64]>,
-    /// For each value of a mantissa's top 8 bits, how many bounds lie below every mantissa
-    /// starting with those bits: the search starts there and moves at most a step or two.
+    /// For each value of a mantissa's top [`TOP_BITS`] bits, how many bounds lie below every
+    /// mantissa starting with those bits. Bounds are at least `2^(1/256) - 1` (> 2^-9) apart
+    /// and a cell is 2^-12 wide, so at most one bound falls inside a cell: one comparison,
+    /// without a branch, finishes the search (values vary, so a branch would mispredict).
     start: Box<[u16]>,
 }
 
 /// Mantissa bits of an `f64`.
 const MANTISSA: u64 = (1u64 << 52) - 1;
+/// Mantissa bits the start table is indexed by.
+const TOP_BITS: u32 = 12;
 
 impl MantissaBounds {
     /// The bucket of a mantissa within its octave: the smallest `j` with
     /// `2^(j / 2^schema) >= 1 + mantissa` (`j == 2^schema` is the next octave's first bucket).
     #[inline]
     fn position(&self, mantissa: u64) -> usize {
-        let mut j = usize::from(self.start[(mantissa >> 44) as usize]);
-        while j < self.bounds.len() && self.bounds[j] < mantissa {
-            j += 1;
-        }
-        j
+        let j = usize::from(self.start[(mantissa >> (52 - TOP_BITS)) as usize]);
+        j + usize::from(self.bounds[j] < mantissa)
     }
 }
 
@@ -138,13 +140,22 @@ fn mantissa_bounds(schema: i32) -> &'static MantissaBounds {
     let s = schema.clamp(0, 8) as usize;
     TABLES[s].get_or_init(|| {
         let n = 1u32 << s;
-        let bounds: Box<[u64]> = (0..n)
+        let mut bounds: Vec<u64> = (0..n)
             .map(|j| (f64::from(j) / f64::from(n)).exp2().to_bits() & MANTISSA)
             .collect();
-        let start = (0..256u64)
-            .map(|top| bounds.iter().filter(|b| **b < top << 44).count() as u16)
+        bounds.push(u64::MAX);
+        let start = (0..1u64 << TOP_BITS)
+            .map(|top| {
+                bounds[..n as usize]
+                    .iter()
+                    .filter(|b| **b < top << (52 - TOP_BITS))
+                    .count() as u16
+            })
             .collect();
-        MantissaBounds { bounds, start }
+        MantissaBounds {
+            bounds: bounds.into_boxed_slice(),
+            start,
+        }
     })
 }
 
@@ -362,6 +373,25 @@ mod tests {
                     v > lo - eps && v <= hi + eps,
                     "schema {schema}: {v} in bucket {i} ({lo}, {hi}]"
                 );
+            }
+        }
+    }
+
+    /// The one-step search agrees with a full search for every bound and its neighbours.
+    #[test]
+    fn one_step_search_matches_a_full_search() {
+        for schema in 0..=8 {
+            let t = mantissa_bounds(schema);
+            let n = 1usize << schema;
+            let full = |m: u64| t.bounds[..n].iter().filter(|b| **b < m).count();
+            for b in &t.bounds[..n] {
+                for m in [b.saturating_sub(1), *b, b + 1, b + (1 << 30)] {
+                    let m = m & MANTISSA;
+                    assert_eq!(t.position(m), full(m), "schema {schema} mantissa {m:#x}");
+                }
+            }
+            for m in (0..MANTISSA).step_by(MANTISSA as usize / 5000) {
+                assert_eq!(t.position(m), full(m), "schema {schema} mantissa {m:#x}");
             }
         }
     }
