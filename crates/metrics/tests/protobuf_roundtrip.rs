@@ -409,3 +409,41 @@ fn oversized_or_invalid_exemplars_are_dropped_not_the_observation() {
     assert!(h.observe_with_exemplar(0.5, &[("order_id", &"x".repeat(120))]));
     assert!(h.exemplars()[0].is_some());
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 64, ..Default::default() })]
+
+    /// Any observations, any bucket factor and limit: the decoded histogram is the registry's,
+    /// the native buckets fit the limit (unless even schema -4 cannot), and every observation
+    /// but NaN is in exactly one native bucket.
+    #[test]
+    fn random_native_histograms_round_trip(
+        values in proptest::collection::vec(proptest::prelude::prop_oneof![
+            proptest::num::f64::ANY,
+            -1e3..1e3f64,
+            1e-6..10.0f64,
+        ], 0..200),
+        factor in 1.0001..20.0f64,
+        max_buckets in 1u32..200,
+    ) {
+        let r = Registry::new();
+        let h = r
+            .histogram_native("p_seconds", "h", &[0.001, 0.1, 10.0], NativeConfig { bucket_factor: factor, max_buckets })
+            .expect("native");
+        for v in &values {
+            h.observe_with_exemplar(*v, &[("id", "x")]);
+        }
+        let mut out = Vec::new();
+        r.encode(Format::Protobuf, &mut out);
+        let fams = decode(&out);
+        check_histogram(&h, &fams[0].metric[0], true);
+        let ph = fams[0].metric[0].histogram.as_ref().expect("h");
+        let native_total: i64 = ph.positive_delta.iter().scan(0i64, |c, d| { *c += d; Some(*c) }).sum::<i64>()
+            + ph.negative_delta.iter().scan(0i64, |c, d| { *c += d; Some(*c) }).sum::<i64>()
+            + ph.zero_count() as i64;
+        let not_nan = values.iter().filter(|v| !v.is_nan()).count() as i64;
+        proptest::prop_assert_eq!(native_total, not_nan);
+        let buckets = ph.positive_delta.len() + ph.negative_delta.len();
+        proptest::prop_assert!(buckets <= max_buckets as usize || ph.schema() == -4, "{} buckets at schema {}", buckets, ph.schema());
+    }
+}
