@@ -98,9 +98,11 @@ fn check_histogram(h: &Histogram, m: &proto::Metric, created: bool) {
             } else {
                 h.bounds()[i - 1]
             };
+            // The first bucket is (-Inf, bound]: -Inf itself belongs there.
+            let above = e.value > lower || i == 0;
             assert!(
-                e.value > lower && e.value <= h.bounds()[i],
-                "exemplar in its bucket"
+                above && e.value <= h.bounds()[i],
+                "exemplar {e:?} outside bucket {i}"
             );
         }
     }
