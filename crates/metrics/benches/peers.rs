@@ -212,19 +212,6 @@ fn p_registry(values: &[[String; 3]]) -> prometheus::Registry {
 
 // ---------------------------------------------------------------- encode
 
-fn time_ms(iters: usize, mut f: impl FnMut()) -> f64 {
-    f(); // warm-up (and buffer growth)
-    median(
-        (0..iters)
-            .map(|_| {
-                let t = Instant::now();
-                f();
-                t.elapsed().as_secs_f64() * 1e3
-            })
-            .collect(),
-    )
-}
-
 fn encode_case(n: usize, iters: usize) {
     let values = all_label_values(n / 10);
     let (z, pc, p) = (
@@ -232,48 +219,71 @@ fn encode_case(n: usize, iters: usize) {
         pc_registry(&values),
         p_registry(&values),
     );
-    let mut buf = Vec::new();
-    let zt = time_ms(iters, || {
-        buf.clear();
-        z.encode(Format::Text, &mut buf);
-        black_box(&buf);
-    });
-    let mut s = String::new();
-    let pct = time_ms(iters, || {
-        s.clear();
-        pc_encode(&mut s, &pc).expect("encode");
-        black_box(&s);
-    });
+    let (mut buf, mut pb, mut s, mut ps) = (Vec::new(), Vec::new(), String::new(), String::new());
     let enc = prometheus::TextEncoder::new();
-    let mut ps = String::new();
-    let pt = time_ms(iters, || {
-        ps.clear();
-        enc.encode_utf8(&p.gather(), &mut ps).expect("encode");
-        black_box(&ps);
-    });
+    let protobuf = n >= 10_000;
+    // All encoders take turns, scrape after scrape, so a busy machine slows them alike.
+    let t = time_ms_interleaved(
+        iters,
+        &mut [
+            &mut || {
+                buf.clear();
+                z.encode(Format::Text, &mut buf);
+                black_box(&buf);
+            },
+            &mut || {
+                s.clear();
+                pc_encode(&mut s, &pc).expect("encode");
+                black_box(&s);
+            },
+            &mut || {
+                ps.clear();
+                enc.encode_utf8(&p.gather(), &mut ps).expect("encode");
+                black_box(&ps);
+            },
+            &mut || {
+                if protobuf {
+                    pb.clear();
+                    z.encode(Format::Protobuf, &mut pb);
+                    black_box(&pb);
+                }
+            },
+            &mut || {
+                if protobuf {
+                    black_box(pc_encode_protobuf(&pc).expect("encode"));
+                }
+            },
+        ],
+    );
     let label = match n {
         1_000 => "encode_1k",
         10_000 => "encode_10k",
         _ => "encode_100k",
     };
-    print_case(label, zt, pct, pt, "ms");
-    if n < 10_000 {
-        return;
+    print_case(label, t[0], t[1], t[2], "ms");
+    if protobuf {
+        let label = if n == 10_000 {
+            "encode_protobuf_10k"
+        } else {
+            "encode_protobuf_100k"
+        };
+        print_case(label, t[3], t[4], f64::NAN, "ms");
     }
-    let zt = time_ms(iters, || {
-        buf.clear();
-        z.encode(Format::Protobuf, &mut buf);
-        black_box(&buf);
-    });
-    let pct = time_ms(iters, || {
-        black_box(pc_encode_protobuf(&pc).expect("encode"));
-    });
-    let label = if n == 10_000 {
-        "encode_protobuf_10k"
-    } else {
-        "encode_protobuf_100k"
-    };
-    print_case(label, zt, pct, f64::NAN, "ms");
+}
+
+/// Median milliseconds of each of `cases`, run in turns `iters` times after a warm-up turn.
+fn time_ms_interleaved(iters: usize, cases: &mut [&mut dyn FnMut()]) -> Vec<f64> {
+    let mut samples = vec![Vec::new(); cases.len()];
+    for round in 0..=iters {
+        for (i, case) in cases.iter_mut().enumerate() {
+            let t = Instant::now();
+            case();
+            if round > 0 {
+                samples[i].push(t.elapsed().as_secs_f64() * 1e3);
+            }
+        }
+    }
+    samples.into_iter().map(median).collect()
 }
 
 // ---------------------------------------------------------------- observe, classic and native

@@ -228,28 +228,46 @@ pub(crate) fn render_labels<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>)
         .into_boxed_str()
 }
 
+/// Two-digit pairs `00`..`99`, for writing integers two digits per division.
+const DIGIT_PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
 /// Appends an unsigned integer in decimal.
 #[inline]
 pub fn write_u64(mut v: u64, out: &mut Vec<u8>) {
+    if v < 10 {
+        out.push(b'0' + v as u8);
+        return;
+    }
     let mut buf = [0u8; 20];
     let mut i = buf.len();
-    loop {
+    while v >= 100 {
+        let pair = (v % 100) as usize * 2;
+        v /= 100;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+    }
+    if v >= 10 {
+        let pair = v as usize * 2;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+    } else {
         i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
+        buf[i] = b'0' + v as u8;
     }
     out.extend_from_slice(&buf[i..]);
 }
 
 /// Appends a float as Prometheus spells it: `NaN`, `+Inf`, `-Inf`, integers without a
-/// fraction, otherwise the shortest representation that round-trips (exponent form for very
-/// large or small magnitudes).
+/// fraction, otherwise the shortest representation that round-trips (Ryu: plain decimal for
+/// moderate magnitudes, exponent form for very large or small ones; Go's `ParseFloat`, which
+/// Prometheus reads with, takes both). Ryu is several times faster than `core::fmt` here, and
+/// a scrape writes a float per gauge and per histogram sum.
 #[inline]
 pub fn write_f64(v: f64, out: &mut Vec<u8>) {
-    use std::io::Write;
     if v.is_nan() {
         out.extend_from_slice(b"NaN");
     } else if v == f64::INFINITY {
@@ -262,13 +280,8 @@ pub fn write_f64(v: f64, out: &mut Vec<u8>) {
         }
         write_u64(v.abs() as u64, out);
     } else {
-        let a = v.abs();
-        // Writing into a Vec cannot fail.
-        let _ = if (1e-4..1e15).contains(&a) {
-            write!(out, "{v}")
-        } else {
-            write!(out, "{v:e}")
-        };
+        let mut buf = ryu::Buffer::new();
+        out.extend_from_slice(buf.format_finite(v).as_bytes());
     }
 }
 
@@ -572,6 +585,27 @@ mod tests {
             let unescaped_quotes = escaped.replace("\\\\", "").replace("\\\"", "");
             proptest::prop_assert!(!unescaped_quotes.contains('"'));
             proptest::prop_assert_eq!(unescape(&escaped), v);
+        }
+    }
+
+    #[test]
+    fn integers_in_decimal() {
+        for v in [
+            0u64,
+            7,
+            10,
+            99,
+            100,
+            101,
+            999,
+            1000,
+            12345,
+            1_000_000,
+            u64::MAX,
+        ] {
+            let mut out = Vec::new();
+            write_u64(v, &mut out);
+            assert_eq!(String::from_utf8(out).expect("ascii"), v.to_string());
         }
     }
 
