@@ -157,6 +157,16 @@ proptest! {
         all.extend(expected_counters.iter().cloned());
         all.extend(expected_hist.iter().cloned());
         compare("text", &all, &parsed_samples(&parsed["text"]));
-        compare("openmetrics", &all, &parsed_samples(&parsed["openmetrics"]));
+        // OpenMetrics also carries each counter's and histogram's created timestamp, right
+        // after the series' samples, in seconds.
+        let created = |ms: i64| ms as f64 / 1000.0;
+        let mut om_all = expected.clone();
+        for (e, a) in expected_counters.iter().zip(&distinct) {
+            om_all.push(e.clone());
+            om_all.push(("rt_events_created".into(), labels(&[("a", a)]), created(c.get(&[a]).created_ms())));
+        }
+        om_all.extend(expected_hist.iter().cloned());
+        om_all.push(("rt_latency_seconds_created".into(), labels(&[("a", a0)]), created(series.created_ms())));
+        compare("openmetrics", &om_all, &parsed_samples(&parsed["openmetrics"]));
     }
 }
