@@ -56,7 +56,7 @@ fn a_default_run_moves_every_trading_metric() {
         .any(|e| matches!(e, EngineEvent::Position { size, .. } if *size != 0.0)));
     assert!(events
         .iter()
-        .any(|e| matches!(e, EngineEvent::OrderAcknowledged { latency_seconds } if *latency_seconds > 0.0)));
+        .any(|e| matches!(e, EngineEvent::OrderAcknowledged { latency_seconds, .. } if *latency_seconds > 0.0)));
     assert!(events.iter().any(|e| matches!(
         e,
         EngineEvent::StrategyStats { realized_pnl_by_pair, .. } if realized_pnl_by_pair.iter().any(|(_, p)| *p != 0.0)

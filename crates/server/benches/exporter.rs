@@ -455,6 +455,8 @@ fn update_latency(n: usize) -> anyhow::Result<()> {
     let pair = config.engine.pair_names()[0].clone();
     let exchange = config.engine.exchange_names()[0].clone();
     let event = EngineEvent::Fill {
+        trade_id: 1,
+        order_id: 1,
         strategy: strategy.clone(),
         pair: pair.clone(),
         exchange,

@@ -28,6 +28,10 @@ pub enum EngineEvent {
     Restored(RestoredTotals),
     /// A fill (one increment of `zigquant_trades_total`).
     Fill {
+        /// Journal id of the fill (the trade id, `trade_id` exemplar of `zigquant_trades_total`).
+        trade_id: u64,
+        /// Id of the order it fills.
+        order_id: u64,
         /// Strategy label.
         strategy: String,
         /// Pair label.
@@ -45,6 +49,11 @@ pub enum EngineEvent {
     },
     /// An exchange acknowledged or filled an order: latency from submit, simulated seconds.
     OrderAcknowledged {
+        /// The order (`order_id` exemplar of `zigquant_order_latency_seconds`; resolves through
+        /// `GET /api/v1/orders/{id}`).
+        order_id: u64,
+        /// The exchange it was sent to (`exchange` exemplar label).
+        exchange: String,
         /// Submit -> ack/fill, seconds of market time.
         latency_seconds: f64,
     },

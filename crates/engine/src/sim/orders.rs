@@ -101,6 +101,7 @@ impl Simulation {
             );
         }
         let (kind, side, created) = (o.kind, o.side, o.created_ms);
+        let exchange = o.exchange.clone();
         let mark = self
             .portfolio
             .marks
@@ -109,8 +110,11 @@ impl Simulation {
             return self.finish(id, OrderStatus::Rejected, Some(RejectReason::Other));
         };
         let latency_seconds = (self.now_ms - created) as f64 / 1000.0;
-        self.pending
-            .push(EngineEvent::OrderAcknowledged { latency_seconds });
+        self.pending.push(EngineEvent::OrderAcknowledged {
+            order_id: id,
+            exchange,
+            latency_seconds,
+        });
         let now = self.now_ms;
         if let Some(r) = self.open.get_mut(&id) {
             r.order.acknowledged_ms = Some(now);
@@ -191,6 +195,8 @@ impl Simulation {
             });
         }
         self.pending.push(EngineEvent::Fill {
+            trade_id: fill_id,
+            order_id: id,
             strategy: o.strategy.clone(),
             pair: o.pair.clone(),
             exchange: o.exchange.clone(),
