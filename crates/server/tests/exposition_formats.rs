@@ -27,8 +27,11 @@ fn service() -> Service {
     let _ = std::fs::remove_dir_all(&dir);
     let mut config = Config::embedded_default().expect("default config");
     config.server.data_dir = dir;
+    config.api.keys = vec![KEY.to_string()];
     build(&config).expect("service builds")
 }
+
+const KEY: &str = "formats-test-key-0123456789abcdef";
 
 async fn send(
     app: &App,
@@ -128,4 +131,36 @@ async fn the_latency_exemplar_names_the_request_id_the_client_got() {
     // Text 0.0.4 has no exemplars.
     let (_, _, text) = send(&app, "/metrics", None).await;
     assert!(!String::from_utf8_lossy(&text).contains(" # {"));
+}
+
+/// An authenticated call keeps the client's request id (the audit trail's too): the same id is
+/// echoed once and is the latency exemplar.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_request_id_is_echoed_and_becomes_the_exemplar() {
+    let Service { app, .. } = service();
+    let request = Request::get("/api/v1/strategies")
+        .header(header::AUTHORIZATION, format!("Bearer {KEY}"))
+        .header("x-request-id", "client-trace-7")
+        .body(Body::empty())
+        .expect("request");
+    let response = app.clone().oneshot(request).await.expect("infallible");
+    assert_eq!(response.status(), StatusCode::OK);
+    let echoed: Vec<_> = response
+        .headers()
+        .get_all(REQUEST_ID_HEADER)
+        .iter()
+        .collect();
+    assert_eq!(echoed, ["client-trace-7"]);
+    let (_, _, body) = send(
+        &app,
+        "/metrics",
+        Some("application/openmetrics-text; version=1.0.0"),
+    )
+    .await;
+    let om = String::from_utf8(body).expect("utf8");
+    assert!(
+        om.lines().any(|l| l.contains("path=\"/api/v1/strategies\"")
+            && l.contains("# {request_id=\"client-trace-7\"}")),
+        "{om}"
+    );
 }

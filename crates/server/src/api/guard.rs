@@ -31,9 +31,6 @@ pub struct Caller {
     pub request_id: String,
 }
 
-/// Longest client-chosen request id kept.
-const MAX_REQUEST_ID_LEN: usize = 64;
-
 /// The client's `X-Request-Id` if it is 1 to 64 characters of `A-Z a-z 0-9 . _ -`, else a new
 /// random one (16 hex digits): what reaches the audit trail is bounded and printable.
 fn request_id(request: &Request) -> String {
@@ -41,13 +38,8 @@ fn request_id(request: &Request) -> String {
         .headers()
         .get(X_REQUEST_ID)
         .map(HeaderValue::as_bytes)
-        .filter(|id| {
-            !id.is_empty()
-                && id.len() <= MAX_REQUEST_ID_LEN
-                && id
-                    .iter()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-        });
+        // One rule for a client's id, shared with the request metrics' exemplar and access log.
+        .filter(|id| super::RequestId::from_client(id).is_some());
     match given {
         Some(id) => String::from_utf8_lossy(id).into_owned(),
         None => {

@@ -1,7 +1,9 @@
 //! Request ids: one per request, in the `x-request-id` response header, the debug access log
-//! line and the `request_id` exemplar of `zigquant_api_latency_seconds`, so a slow bucket in
-//! Grafana leads to the very request (and its log line).
+//! line, the `request_id` exemplar of `zigquant_api_latency_seconds` and (for authenticated
+//! calls) the audit trail, so a slow bucket in Grafana leads to the very request.
 //!
+//! A client's own `X-Request-Id` is kept when it is sane ([`RequestId::from_client`], the rule
+//! the auth guard applies too); otherwise one is made here:
 //! `<process>-<thread>-<n>`: the process part is the start time (hex seconds), so ids do not
 //! repeat across restarts; the thread part and a per-thread sequence make ids unique within the
 //! process without a shared atomic (which two request threads would bounce between cores).
@@ -13,8 +15,8 @@ use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// Longest id: 8 hex + `-` + 10 digits + `-` + 20 digits.
-const MAX_LEN: usize = 40;
+/// Longest id: a client's may be 64 characters (ours: 8 hex + `-` + 10 + `-` + 20 digits).
+pub const MAX_LEN: usize = 64;
 
 /// A request id, held inline.
 #[derive(Clone, Copy)]
@@ -62,6 +64,27 @@ impl RequestId {
         id
     }
 
+    /// A client-chosen id, if it is 1 to [`MAX_LEN`] characters of `A-Z a-z 0-9 . _ -`: what
+    /// reaches a label, a log line or the audit trail stays bounded and printable.
+    pub fn from_client(given: &[u8]) -> Option<Self> {
+        let sane = !given.is_empty()
+            && given.len() <= MAX_LEN
+            && given
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+        if !sane {
+            return None;
+        }
+        let mut id = Self {
+            bytes: [0; MAX_LEN],
+            len: 0,
+        };
+        for b in given {
+            id.push(*b);
+        }
+        Some(id)
+    }
+
     fn push(&mut self, b: u8) {
         if (self.len as usize) < MAX_LEN {
             self.bytes[self.len as usize] = b;
@@ -92,9 +115,9 @@ impl RequestId {
         }
     }
 
-    /// The id as text (ASCII hex digits, decimal digits and `-`).
+    /// The id as text (ASCII letters, digits, `.`, `_` and `-`).
     pub fn as_str(&self) -> &str {
-        // Only ASCII digits, letters a-f and '-' are ever pushed.
+        // Only ASCII letters, digits, '.', '_' and '-' are ever pushed.
         std::str::from_utf8(&self.bytes[..self.len as usize]).unwrap_or("")
     }
 }

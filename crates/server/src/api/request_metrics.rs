@@ -11,9 +11,11 @@
 //! match, one counter increment and one histogram observation: no allocation, no label lookup
 //! (docs/benchmarks.md §3).
 //!
-//! Each request also gets a [`RequestId`]: returned in `x-request-id`, kept as the latency
-//! bucket's `request_id` exemplar, and written in a debug-level access log line
-//! (`ZQ_LOG=zigquant::access=debug`), so an exemplar in Grafana leads to the request's log line.
+//! Each request also has one [`RequestId`]: the auth guard's (which the audit trail keeps) when
+//! it set one, else the client's sane `X-Request-Id`, else a new one. It is returned in
+//! `x-request-id`, kept as the latency bucket's `request_id` exemplar, and written in a
+//! debug-level access log line (`ZQ_LOG=zigquant::access=debug`), so an exemplar in Grafana
+//! leads to the request's log line and audit entry.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -94,11 +96,16 @@ where
         // The raw URI is only kept when the access log will be written.
         let uri = tracing::enabled!(target: ACCESS_LOG, tracing::Level::DEBUG)
             .then(|| request.uri().clone());
+        let client_id = request
+            .headers()
+            .get(REQUEST_ID_HEADER)
+            .and_then(|v| RequestId::from_client(v.as_bytes()));
         Recorded {
             response: self.inner.call(request),
             started,
             slot,
             uri,
+            client_id,
             series: self.series,
         }
     }
@@ -112,6 +119,8 @@ pub struct Recorded<F> {
     slot: usize,
     /// The request's URI, when the access log is enabled.
     uri: Option<Uri>,
+    /// The client's `X-Request-Id`, when it sent a sane one.
+    client_id: Option<RequestId>,
     series: &'static RequestSeries,
 }
 
@@ -128,7 +137,12 @@ where
         let this = self.get_mut();
         let mut response = ready!(Pin::new(&mut this.response).poll(cx))?;
         let elapsed = this.series.clock.seconds_since(this.started);
-        let id = RequestId::next();
+        // The guard's id (already echoed) for an authenticated call, else the client's, else ours.
+        let echoed = response
+            .headers()
+            .get(REQUEST_ID_HEADER)
+            .and_then(|v| RequestId::from_client(v.as_bytes()));
+        let id = echoed.or(this.client_id).unwrap_or_else(RequestId::next);
         this.series
             .record(this.slot, response.status(), elapsed, id.as_str());
         if let Some(uri) = this.uri.take() {
@@ -145,8 +159,10 @@ where
                 "request"
             );
         }
-        if let Ok(value) = HeaderValue::from_str(id.as_str()) {
-            response.headers_mut().insert(REQUEST_ID_HEADER, value);
+        if echoed.is_none() {
+            if let Ok(value) = HeaderValue::from_str(id.as_str()) {
+                response.headers_mut().insert(REQUEST_ID_HEADER, value);
+            }
         }
         Poll::Ready(Ok(response))
     }
