@@ -104,12 +104,19 @@ async fn prometheus_with_native_histograms_gets_protobuf() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_latency_exemplar_names_the_request_id_the_client_got() {
     let Service { app, .. } = service();
-    let (_, headers, _) = send(&app, "/health", None).await;
-    let id = headers[REQUEST_ID_HEADER]
+    let request = Request::get("/api/v1/strategies")
+        .header(header::AUTHORIZATION, format!("Bearer {KEY}"))
+        .body(Body::empty())
+        .expect("request");
+    let response = app.clone().oneshot(request).await.expect("infallible");
+    let id = response.headers()[REQUEST_ID_HEADER]
         .to_str()
         .expect("ascii")
         .to_owned();
-    assert!(id.len() > 4, "request id {id:?}");
+    assert!(id.len() >= 8, "request id {id:?}");
+    // Unauthenticated: no id back (the guard's rule), but an exemplar all the same.
+    let (_, headers, _) = send(&app, "/health", None).await;
+    assert!(headers.get(REQUEST_ID_HEADER).is_none());
     let (_, _, body) = send(
         &app,
         "/metrics",
@@ -117,17 +124,18 @@ async fn the_latency_exemplar_names_the_request_id_the_client_got() {
     )
     .await;
     let om = String::from_utf8(body).expect("utf8");
-    let line = om
-        .lines()
-        .find(|l| {
-            l.starts_with("zigquant_api_latency_seconds_bucket{method=\"GET\",path=\"/health\"")
-                && l.contains(" # {")
-        })
-        .unwrap_or_else(|| panic!("an exemplar on the /health latency:\n{om}"));
-    assert!(
-        line.contains(&format!("# {{request_id=\"{id}\"}}")),
-        "{line}"
-    );
+    let exemplar_of = |path: &str| {
+        om.lines()
+            .find(|l| {
+                l.starts_with(&format!(
+                    "zigquant_api_latency_seconds_bucket{{method=\"GET\",path=\"{path}\""
+                )) && l.contains(" # {request_id=")
+            })
+            .unwrap_or_else(|| panic!("an exemplar on the {path} latency:\n{om}"))
+            .to_owned()
+    };
+    assert!(exemplar_of("/api/v1/strategies").contains(&format!("# {{request_id=\"{id}\"}}")));
+    exemplar_of("/health");
     // Text 0.0.4 has no exemplars.
     let (_, _, text) = send(&app, "/metrics", None).await;
     assert!(!String::from_utf8_lossy(&text).contains(" # {"));

@@ -1,6 +1,6 @@
-//! Request ids: one per request, in the `x-request-id` response header, the debug access log
-//! line, the `request_id` exemplar of `zigquant_api_latency_seconds` and (for authenticated
-//! calls) the audit trail, so a slow bucket in Grafana leads to the very request.
+//! Request ids: one per request, in the debug access log line, the `request_id` exemplar of
+//! `zigquant_api_latency_seconds` and (for authenticated calls) the audit trail and the
+//! `x-request-id` response header, so a slow bucket in Grafana leads to the very request.
 //!
 //! A client's own `X-Request-Id` is kept when it is sane ([`RequestId::from_client`], the rule
 //! the auth guard applies too); otherwise one is made here:

@@ -11,11 +11,12 @@
 //! match, one counter increment and one histogram observation: no allocation, no label lookup
 //! (docs/benchmarks.md §3).
 //!
-//! Each request also has one [`RequestId`]: the auth guard's (which the audit trail keeps) when
-//! it set one, else the client's sane `X-Request-Id`, else a new one. It is returned in
-//! `x-request-id`, kept as the latency bucket's `request_id` exemplar, and written in a
-//! debug-level access log line (`ZQ_LOG=zigquant::access=debug`), so an exemplar in Grafana
-//! leads to the request's log line and audit entry.
+//! Each request also has one [`RequestId`]: the auth guard's when it set one (an authenticated
+//! call: the audit trail keeps it and `x-request-id` returns it), else the client's sane
+//! `X-Request-Id`, else a new one. It is the latency bucket's `request_id` exemplar and is written
+//! in a debug-level access log line (`ZQ_LOG=zigquant::access=debug`), so an exemplar in Grafana
+//! leads to the request's log line (and audit entry). Only the guard echoes it: a request
+//! nobody authenticated gets no id back (nothing was done on anybody's behalf).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -23,7 +24,7 @@ use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::task::{ready, Context, Poll};
 
-use axum::http::{HeaderName, HeaderValue, Method, Request, StatusCode, Uri};
+use axum::http::{HeaderName, Method, Request, StatusCode, Uri};
 use axum::response::Response;
 use tower::{Layer, Service};
 use zigquant_metrics::clock::{clock, TickClock, Ticks};
@@ -135,9 +136,9 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        let mut response = ready!(Pin::new(&mut this.response).poll(cx))?;
+        let response = ready!(Pin::new(&mut this.response).poll(cx))?;
         let elapsed = this.series.clock.seconds_since(this.started);
-        // The guard's id (already echoed) for an authenticated call, else the client's, else ours.
+        // The guard's id (echoed by it) for an authenticated call, else the client's, else ours.
         let echoed = response
             .headers()
             .get(REQUEST_ID_HEADER)
@@ -158,11 +159,6 @@ where
                 latency_seconds = elapsed,
                 "request"
             );
-        }
-        if echoed.is_none() {
-            if let Ok(value) = HeaderValue::from_str(id.as_str()) {
-                response.headers_mut().insert(REQUEST_ID_HEADER, value);
-            }
         }
         Poll::Ready(Ok(response))
     }
