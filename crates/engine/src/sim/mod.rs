@@ -153,6 +153,9 @@ pub struct Simulation {
     pub(crate) tick: u64,
     pub(crate) ticks_run: u64,
     pub(crate) ticking: bool,
+    /// Bar period (close time / bar interval) of the last equity sample: at most one sample per
+    /// period, whatever mix of pulled ticks and pushed candles closes in it.
+    pub(crate) sampled_period: Option<i64>,
     pub(crate) pending: Vec<EngineEvent>,
     pub(crate) totals: Totals,
     pub(crate) identity_violations: u64,

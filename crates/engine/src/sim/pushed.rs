@@ -1,7 +1,9 @@
 //! Pushed market events (from a [`crate::market::MarketInbox`]): each is journaled in the same
 //! transaction that applies it, before anything acts on it. A closed candle marks its venue's
-//! price, trades that venue's resting limit orders and lets the pair's strategies decide; a
-//! link event drives the venue's link state machine. Events naming an unconfigured venue or pair
+//! price, trades that venue's resting limit orders, lets the pair's strategies decide and then
+//! settles the bar close as a tick does (equity sampled at the candle's close time, risk checked,
+//! gauges reported: [`Simulation::settle_bar_close`]), so an all-live config has statistics and
+//! risk alerts; a link event drives the venue's link state machine. Events naming an unconfigured venue or pair
 //! are journaled and otherwise ignored (with a warning), never turned into new label values.
 
 use super::{Logic, Now, Simulation};
@@ -40,9 +42,9 @@ impl Simulation {
                 });
                 self.match_resting(pi, Some(ex), &bar)?;
                 let k = self.tick;
+                let close_ms = bar.time_ms + self.interval_ms;
                 self.run_strategies(k, &[(pi, bar)], false)?;
-                self.push_pair_gauges(pair.as_str());
-                Ok(())
+                self.settle_bar_close(k, close_ms)
             }
             PushedEvent::WarmupCandle { venue, pair, bar } => {
                 let Some(pi) = self.pairs.iter().position(|p| p.id == pair) else {

@@ -167,6 +167,7 @@ impl Simulation {
             tick,
             ticks_run: 0,
             ticking: false,
+            sampled_period: None,
             pending: Vec::new(),
             totals,
             identity_violations: 0,

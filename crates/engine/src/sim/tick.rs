@@ -1,7 +1,8 @@
 //! The bar tick, in the order it happens: every pulled source's bar is journaled and marked,
 //! resting limit orders trade against it, strategies decide at the close, random link faults are
-//! drawn, equity is sampled (docs/statistics.md §9), risk is checked, gauges are reported and
-//! the next tick is queued.
+//! drawn, the bar close is settled (equity sampled, docs/statistics.md §9; risk checked; gauges
+//! reported) and the next tick is queued. Settling a bar close is shared with pushed (live)
+//! candles, see [`Simulation::settle_bar_close`].
 
 use super::{Ev, Logic, Simulation};
 use crate::domain::bars::Bar;
@@ -44,9 +45,7 @@ impl Simulation {
         }
         self.run_strategies(k, &bars, true)?;
         self.draw_link_faults(k)?;
-        self.sample_equity(k)?;
-        self.check_risk()?;
-        self.push_gauges(true);
+        self.settle_bar_close(k, self.tick_time(k))?;
         if self.feeds_can_continue() {
             let t = self.tick_time(self.tick);
             self.schedule(t, Ev::Tick);
@@ -54,6 +53,27 @@ impl Simulation {
             self.ticking = false;
             tracing::info!(ticks = self.ticks_run, "feeds ended");
         }
+        Ok(())
+    }
+
+    /// What follows a bar close once prices moved and strategies decided, for a pulled tick and a
+    /// pushed (live) candle alike: equity is sampled at `close_ms` (journaled as tick `k`), the
+    /// risk monitor runs and every gauge is reported.
+    ///
+    /// One sample per bar period (docs/statistics.md §9): a sample is taken only when `close_ms`
+    /// falls in a later bar period (`close_ms / interval`, periods aligned to the Unix epoch like
+    /// the venues' candles) than the last sample's. So live pairs closing together, or a pulled
+    /// tick and live candles in the same period (a mixed config), sample once, whichever comes
+    /// first; the others still run the risk checks and report gauges at their new prices. Pulled
+    /// ticks are one period apart, so a pulled-only run samples every tick.
+    pub(crate) fn settle_bar_close(&mut self, k: u64, close_ms: i64) -> Result<(), JournalError> {
+        let period = close_ms.div_euclid(self.interval_ms);
+        if self.sampled_period.is_none_or(|last| period > last) {
+            self.sampled_period = Some(period);
+            self.sample_equity(k)?;
+        }
+        self.check_risk()?;
+        self.push_gauges(true);
         Ok(())
     }
 
