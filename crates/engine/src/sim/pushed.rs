@@ -3,8 +3,9 @@
 //! price, trades that venue's resting limit orders, lets the pair's strategies decide and then
 //! settles the bar close as a tick does (equity sampled at the candle's close time, risk checked,
 //! gauges reported: [`Simulation::settle_bar_close`]), so an all-live config has statistics and
-//! risk alerts; a link event drives the venue's link state machine. Events naming an unconfigured venue or pair
-//! are journaled and otherwise ignored (with a warning), never turned into new label values.
+//! risk alerts; a link event drives the venue's link state machine. Events naming an unconfigured
+//! venue or pair are journaled and otherwise ignored (with a warning), never turned into new label
+//! values.
 
 use super::{Logic, Now, Simulation};
 use crate::domain::ids::PairId;
