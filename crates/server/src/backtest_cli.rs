@@ -7,6 +7,8 @@ use zigquant_engine::backtest::{self, BacktestConfig};
 use zigquant_engine::bars;
 use zigquant_engine::strategy::StrategyParams;
 
+use crate::report::{self, ReportContext};
+
 /// What the command line asked for.
 pub struct Request {
     /// The OHLCV CSV file.
@@ -21,8 +23,10 @@ pub struct Request {
     pub periods_per_year: f64,
     /// JSON (true) or a table for people (false).
     pub json: bool,
-    /// Show a progress bar on stderr while loading.
+    /// Show a progress bar on stderr while loading (only on a terminal, never with JSON).
     pub progress: bool,
+    /// Where to write the self-contained HTML report, if anywhere.
+    pub report: Option<PathBuf>,
 }
 
 /// Why a backtest could not run; every message says what to fix.
@@ -37,6 +41,17 @@ pub enum BacktestCliError {
     /// The report could not be serialized.
     #[error("cannot write the report: {0}")]
     Output(#[from] serde_json::Error),
+    /// The HTML report could not be rendered.
+    #[error("{0}")]
+    Html(#[from] report::ReportError),
+    /// The HTML report could not be written.
+    #[error("cannot write the HTML report {path}: {source}")]
+    WriteReport {
+        /// The report path.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
 }
 
 /// Runs the backtest and returns the rendered report.
@@ -71,9 +86,29 @@ pub fn run(request: &Request) -> Result<String, BacktestCliError> {
             periods_per_year: request.periods_per_year,
         },
     )?;
+    if let Some(path) = &request.report {
+        let html = report::render(
+            &series,
+            &report,
+            &ReportContext {
+                data_file: &request.data.display().to_string(),
+                params: &request.params,
+                cash: request.cash,
+                fee_rate: request.fee_rate,
+            },
+        )?;
+        std::fs::write(path, html).map_err(|source| BacktestCliError::WriteReport {
+            path: path.clone(),
+            source,
+        })?;
+    }
     if request.json {
         Ok(serde_json::to_string_pretty(&report)?)
     } else {
-        Ok(report.render_table())
+        let mut table = report.render_table();
+        if let Some(path) = &request.report {
+            table.push_str(&format!("\nReport: {}\n", path.display()));
+        }
+        Ok(table)
     }
 }

@@ -130,7 +130,7 @@ struct BacktestArgs {
     #[arg(long, value_name = "FILE.csv")]
     data: PathBuf,
     /// Strategy to run.
-    #[arg(long, default_value = "sma-cross", value_name = "NAME", value_parser = parse_strategy_kind)]
+    #[arg(long, default_value = "sma_cross", value_name = "NAME", value_parser = parse_strategy_kind)]
     strategy: &'static str,
     /// sma_cross: fast SMA window, in bars.
     #[arg(long, default_value_t = 10)]
@@ -165,6 +165,9 @@ struct BacktestArgs {
     /// Output format [default: table on a terminal, json otherwise].
     #[arg(long, value_enum)]
     format: Option<OutputFormat>,
+    /// Also write a self-contained HTML report (charts, statistics, trades) to this file.
+    #[arg(long, value_name = "FILE.html")]
+    report: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -274,14 +277,16 @@ fn run_backtest(args: BacktestArgs) -> ExitCode {
     } else {
         OutputFormat::Json
     });
+    let json = matches!(format, OutputFormat::Json);
     let request = backtest_cli::Request {
         data: args.data,
         params,
         cash: args.cash,
         fee_rate: args.fee_rate,
         periods_per_year: args.periods_per_year,
-        json: matches!(format, OutputFormat::Json),
-        progress: std::io::stderr().is_terminal(),
+        json,
+        progress: std::io::stderr().is_terminal() && !json,
+        report: args.report,
     };
     match backtest_cli::run(&request) {
         Ok(output) => {

@@ -20,6 +20,7 @@ pub use crate::connection::{serve_http, HEADER_READ_TIMEOUT};
 use crate::limits::ClientLimits;
 use crate::listener::CountingListener;
 use crate::live::{self, LivePlan};
+use crate::live_view::{ArcSink, LiveFeed, Tee};
 use crate::telemetry::MetricsSink;
 use crate::web_config::LiveWebConfig;
 
@@ -171,19 +172,21 @@ pub fn build(config: &Config) -> anyhow::Result<Service> {
         ),
     }
     let catalogue = Arc::new(catalogue_for(config).context("invalid metrics configuration")?);
-    let sink = Arc::new(MetricsSink::new(catalogue.clone()));
+    let metrics_sink = Arc::new(MetricsSink::new(catalogue.clone()));
+    let live_view = Arc::new(LiveFeed::new(config.engine.strategy_names()));
+    let sink = Arc::new(Tee(ArcSink(metrics_sink.clone()), ArcSink(live_view.clone())));
     let journal = data_dir.join(JOURNAL_FILE);
     let live = LivePlan::from_config(&config.engine).context("invalid live market data")?;
     let mut engine_config = config.engine.clone();
     if live::use_wall_clock(&mut engine_config) {
         tracing::info!("live market data: market time is wall time (clock_speed 1, paced)");
     }
-    let engine = Engine::start(engine_config, &journal, sink.clone())
+    let engine = Engine::start(engine_config, &journal, sink)
         .with_context(|| "cannot start the engine".to_string())?;
     // Feed tasks live as long as the runtime; with no live pair nothing is spawned and nothing
     // touches the network.
     if !live.is_empty() {
-        live.start(engine.market_inbox(), sink)
+        live.start(engine.market_inbox(), metrics_sink)
             .context("cannot start live market data")?;
     }
     let state = AppState {
@@ -195,6 +198,7 @@ pub fn build(config: &Config) -> anyhow::Result<Service> {
         web,
         max_page_size: config.api.max_page_size,
         started: Instant::now(),
+        live_view,
     };
     let app = api::router(state.clone(), config.api.body_limit_bytes);
     Ok(Service {
@@ -239,13 +243,13 @@ pub fn run(config: Config) -> anyhow::Result<()> {
             state.web.clone(),
             state.catalogue.clone(),
         );
-        serve_guarded(
-            listener,
-            service.app,
-            shutdown_signal(),
-            Some(Arc::new(guard)),
-        )
-        .await;
+        let live_view = state.live_view.clone();
+        let shutdown = async move {
+            shutdown_signal().await;
+            // Event streams never end on their own; end them so shutdown does not wait.
+            live_view.close();
+        };
+        serve_guarded(listener, service.app, shutdown, Some(Arc::new(guard))).await;
         tracing::info!("shutting down");
         let engine = service.state.engine.clone();
         tokio::task::spawn_blocking(move || engine.shutdown())

@@ -1,4 +1,5 @@
-//! The HTTP surface: REST API v1 (authenticated), `/metrics`, `/health`, `/ready`.
+//! The HTTP surface: REST API v1 (authenticated), `/metrics`, `/health`, `/ready`, and the
+//! dashboard page at `/` with its files under `/ui/` (public: they hold no data).
 //!
 //! Handlers are thin: parse, call the engine, map the result. The route table below is the single
 //! source of the router, the OpenAPI document and the bounded `path` label values.
@@ -6,6 +7,7 @@
 mod error;
 mod guard;
 mod handlers;
+mod live_handlers;
 mod metrics_endpoint;
 mod openapi;
 mod request_id;
@@ -25,9 +27,13 @@ use zigquant_metrics::Catalogue;
 
 use crate::auth::ApiKeys;
 use crate::limits::ClientLimits;
+use crate::live_view::LiveFeed;
+use crate::ui;
 use crate::web_config::LiveWebConfig;
 pub use error::ApiError;
 pub use guard::Caller;
+pub use live_handlers::{DEFAULT_MAX_POINTS, MAX_POINTS_LIMIT};
+pub use metrics_endpoint::accepts_gzip;
 pub use request_id::RequestId;
 pub use request_metrics::{RecordRequests, RequestMetricsLayer, REQUEST_ID_HEADER};
 
@@ -50,6 +56,8 @@ pub struct AppState {
     pub max_page_size: usize,
     /// Process start, for `uptime_seconds` in the JSON summary.
     pub started: Instant,
+    /// Equity history, latest alerts and the event stream the dashboard reads.
+    pub live_view: Arc<LiveFeed>,
 }
 
 /// One documented route: the router, the OpenAPI document and the metrics label domain use it.
@@ -80,6 +88,18 @@ const fn route(
 
 /// Every route zigquant serves.
 pub const ROUTES: &[RouteDoc] = &[
+    route(
+        "GET",
+        "/",
+        "The live dashboard (HTML; asks for an API key, keeps it in sessionStorage).",
+        false,
+    ),
+    route(
+        "GET",
+        "/ui/{file}",
+        "A file of the dashboard (script, style sheet, icon), embedded in the binary.",
+        false,
+    ),
     route("GET", "/health", "Liveness: the process answers.", false),
     route(
         "GET",
@@ -151,6 +171,24 @@ pub const ROUTES: &[RouteDoc] = &[
         "Audit trail of orders placed or cancelled and strategies started or stopped: time, key name, client address, request id, outcome; newest first, paginated.",
         true,
     ),
+    route(
+        "GET",
+        "/api/v1/equity",
+        "Equity over market time for `portfolio` or a strategy; min/max-preserving downsample.",
+        true,
+    ),
+    route(
+        "GET",
+        "/api/v1/alerts",
+        "The latest risk alerts, newest first.",
+        true,
+    ),
+    route(
+        "GET",
+        "/api/v1/events",
+        "Server-Sent Events: fills, order changes, alerts, link and strategy changes.",
+        true,
+    ),
 ];
 
 /// The distinct route templates: the closed set of `path` label values (plus `unmatched`).
@@ -198,12 +236,17 @@ pub fn routes(state: AppState, body_limit_bytes: usize) -> Router {
         .route("/api/v1/trades", get(handlers::list_trades))
         .route("/api/v1/metrics", get(handlers::summary))
         .route("/api/v1/audit", get(handlers::list_audit))
+        .route("/api/v1/equity", get(live_handlers::equity))
+        .route("/api/v1/alerts", get(live_handlers::alerts))
+        .route("/api/v1/events", get(live_handlers::events))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             guard::require_key,
         ));
 
     Router::new()
+        .route("/", get(ui::index))
+        .route("/ui/{file}", get(ui::file))
         .route("/health", get(handlers::health))
         .route("/ready", get(handlers::ready))
         .route("/metrics", get(metrics_endpoint::metrics))
