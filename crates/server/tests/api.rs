@@ -181,6 +181,12 @@ async fn documented_routes_are_all_served() {
         } else {
             authed(method, &uri).body(Body::empty()).unwrap()
         };
+        if route.path == "/api/v1/events" {
+            // A stream never ends: only its head is checked here (and in `event_stream_*`).
+            let response = app.clone().oneshot(request).await.expect("infallible");
+            assert_eq!(response.status(), StatusCode::OK);
+            continue;
+        }
         let answer = send(&app, request).await;
         if answer.status == StatusCode::NOT_FOUND {
             // A 404 for a missing order is fine; a 404 for the route itself is not.

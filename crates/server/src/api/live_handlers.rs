@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use futures_util::StreamExt;
 use serde::ser::SerializeTuple;
 use serde::{Deserialize, Serialize, Serializer};
 use tokio::sync::broadcast::error::RecvError;
@@ -137,7 +138,8 @@ pub async fn alerts(
     .into_response())
 }
 
-/// `GET /api/v1/events`: Server-Sent Events (`fill`, `order`, `alert`, `link`, `strategy`; a
+/// `GET /api/v1/events`: Server-Sent Events (`ready` first, then `fill`, `order`, `alert`, `link`,
+/// `strategy`; a
 /// `lagged` event when this client fell behind and should re-read the REST views). Ends when
 /// the service shuts down. 503 when too many streams are open.
 pub async fn events(State(state): State<AppState>) -> Result<Response, ApiError> {
@@ -148,7 +150,11 @@ pub async fn events(State(state): State<AppState>) -> Result<Response, ApiError>
             "too many event streams are open; poll the REST views instead",
         ));
     };
-    let stream = futures_util::stream::unfold(subscription, next_event);
+    // A first `ready` event puts the response head and a first chunk on the wire at once, so a
+    // client knows the stream is open even when nothing happens for a while.
+    let ready = Event::default().event("ready").data("{\"type\":\"ready\"}");
+    let stream = futures_util::stream::once(std::future::ready(Ok(ready)))
+        .chain(futures_util::stream::unfold(subscription, next_event));
     Ok(Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response())

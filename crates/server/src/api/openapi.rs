@@ -99,6 +99,19 @@ fn operation(route: &RouteDoc) -> Value {
             }
         }
     }
+    if route.path == "/api/v1/equity" {
+        for (name, schema, description) in [
+            ("scope", json!({"type": "string", "default": "portfolio"}), "`portfolio` or a configured strategy name"),
+            ("since", json!({"type": "integer"}), "only points at or after this market time, Unix ms"),
+            ("max_points", json!({"type": "integer", "minimum": 2, "maximum": super::MAX_POINTS_LIMIT, "default": super::DEFAULT_MAX_POINTS}),
+                "at most this many points; each bucket keeps its minimum and maximum"),
+        ] {
+            parameters.push(json!({"name": name, "in": "query", "required": false, "schema": schema, "description": description}));
+        }
+    }
+    if route.path == "/api/v1/alerts" {
+        parameters.push(json!({"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "default": 50}}));
+    }
     if !parameters.is_empty() {
         op.insert("parameters".into(), Value::Array(parameters));
     }
@@ -113,10 +126,12 @@ fn operation(route: &RouteDoc) -> Value {
     };
     let error = json!({"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
     let mut responses = Map::new();
-    let ok_content = if route.path == "/metrics" {
-        json!({"text/plain": {}, "application/openmetrics-text": {}})
-    } else {
-        json!({"application/json": {}})
+    let ok_content = match route.path {
+        "/metrics" => json!({"text/plain": {}, "application/openmetrics-text": {}}),
+        "/" => json!({"text/html": {}}),
+        "/ui/{file}" => json!({"text/javascript": {}, "text/css": {}, "image/svg+xml": {}}),
+        "/api/v1/events" => json!({"text/event-stream": {}}),
+        _ => json!({"application/json": {}}),
     };
     responses.insert(
         ok_status.into(),
