@@ -78,7 +78,12 @@ mod tests {
     fn extremes_and_drawdown_survive() {
         // A noisy curve with one deep, one-sample crash in the middle.
         let mut points: Vec<Point> = (0..10_000)
-            .map(|i| (i, 1000.0 + ((i * 7919) % 97) as f64 - 48.0 + i as f64 * 0.01))
+            .map(|i| {
+                (
+                    i,
+                    1000.0 + ((i * 7919) % 97) as f64 - 48.0 + i as f64 * 0.01,
+                )
+            })
             .collect();
         points[5_123].1 = 700.0;
         let small = min_max(&points, 200);

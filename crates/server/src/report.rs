@@ -228,8 +228,14 @@ mod tests {
         let start = html.find("id=\"report-data\">").expect("data") + 17;
         let end = start + html[start..].find("</script>").expect("end");
         let data: serde_json::Value = serde_json::from_str(&html[start..end]).expect("json");
-        assert_eq!(data["stats"], serde_json::to_value(&report.stats).expect("stats"));
-        assert_eq!(data["trades"].as_array().map(Vec::len), Some(report.trades.len()));
+        assert_eq!(
+            data["stats"],
+            serde_json::to_value(&report.stats).expect("stats")
+        );
+        assert_eq!(
+            data["trades"].as_array().map(Vec::len),
+            Some(report.trades.len())
+        );
         assert!(data["trades"][0]["entry_time_ms"].is_i64());
         assert_eq!(data["price"].as_array().map(Vec::len), Some(28));
     }

@@ -122,8 +122,13 @@ async fn equity_is_downsampled_and_validated() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let points = body["points"].as_array().expect("points");
-    assert!(points.len() >= 6, "the simulation produced equity points: {body}");
-    assert!(points.windows(2).all(|w| w[0][0].as_i64() <= w[1][0].as_i64()));
+    assert!(
+        points.len() >= 6,
+        "the simulation produced equity points: {body}"
+    );
+    assert!(points
+        .windows(2)
+        .all(|w| w[0][0].as_i64() <= w[1][0].as_i64()));
     let since = points[points.len() - 2][0].as_i64().unwrap();
 
     let (_, small) = get_json(&app, "/api/v1/equity?max_points=2").await;
@@ -193,7 +198,10 @@ async fn the_event_stream_reports_changes_and_ends_at_shutdown() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(response.headers()[header::CONTENT_TYPE], "text/event-stream");
+    assert_eq!(
+        response.headers()[header::CONTENT_TYPE],
+        "text/event-stream"
+    );
     let mut body = response.into_body();
 
     let (status, _) = {

@@ -161,9 +161,7 @@ pub async fn events(State(state): State<AppState>) -> Result<Response, ApiError>
 }
 
 /// The next SSE event of a stream, or `None` once the service is shutting down.
-async fn next_event(
-    mut sub: Subscription,
-) -> Option<(Result<Event, Infallible>, Subscription)> {
+async fn next_event(mut sub: Subscription) -> Option<(Result<Event, Infallible>, Subscription)> {
     if *sub.closed.borrow() {
         return None;
     }

@@ -101,10 +101,21 @@ fn operation(route: &RouteDoc) -> Value {
     }
     if route.path == "/api/v1/equity" {
         for (name, schema, description) in [
-            ("scope", json!({"type": "string", "default": "portfolio"}), "`portfolio` or a configured strategy name"),
-            ("since", json!({"type": "integer"}), "only points at or after this market time, Unix ms"),
-            ("max_points", json!({"type": "integer", "minimum": 2, "maximum": super::MAX_POINTS_LIMIT, "default": super::DEFAULT_MAX_POINTS}),
-                "at most this many points; each bucket keeps its minimum and maximum"),
+            (
+                "scope",
+                json!({"type": "string", "default": "portfolio"}),
+                "`portfolio` or a configured strategy name",
+            ),
+            (
+                "since",
+                json!({"type": "integer"}),
+                "only points at or after this market time, Unix ms",
+            ),
+            (
+                "max_points",
+                json!({"type": "integer", "minimum": 2, "maximum": super::MAX_POINTS_LIMIT, "default": super::DEFAULT_MAX_POINTS}),
+                "at most this many points; each bucket keeps its minimum and maximum",
+            ),
         ] {
             parameters.push(json!({"name": name, "in": "query", "required": false, "schema": schema, "description": description}));
         }
