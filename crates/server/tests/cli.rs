@@ -286,3 +286,67 @@ fn malformed_csv_names_the_line_and_exits_2() {
     assert_eq!(missing.status.code(), Some(2));
     assert!(stderr(&missing).contains("/nonexistent.csv"));
 }
+
+#[test]
+fn backtest_takes_the_config_names_and_writes_a_report() {
+    let dir = temp_dir("report");
+    let data = write_prices(&dir);
+    let data = data.to_str().unwrap();
+    for strategy in ["sma_cross", "sma-cross", "mean_reversion", "mean-reversion"] {
+        let output = zigquant(&[
+            "backtest",
+            "--data",
+            data,
+            "--strategy",
+            strategy,
+            "--fast",
+            "2",
+            "--slow",
+            "4",
+            "--window",
+            "3",
+            "--format",
+            "json",
+        ]);
+        assert!(output.status.success(), "{strategy}: {}", stderr(&output));
+        assert!(output.stderr.is_empty(), "no progress bar off a terminal");
+    }
+    let report = dir.join("report.html");
+    let table = zigquant(&[
+        "backtest",
+        "--data",
+        data,
+        "--fast",
+        "2",
+        "--slow",
+        "4",
+        "--format",
+        "table",
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    assert!(table.status.success(), "{}", stderr(&table));
+    let stdout = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        stdout.contains(&format!("Report: {}", report.display())),
+        "{stdout}"
+    );
+    let html = std::fs::read_to_string(&report).expect("report written");
+    assert!(html.starts_with("<!doctype html>"));
+    assert!(html.contains("id=\"report-data\""));
+    assert!(!html.contains("src=\"") && !html.contains("href=\""));
+
+    let unwritable = zigquant(&[
+        "backtest",
+        "--data",
+        data,
+        "--fast",
+        "2",
+        "--slow",
+        "4",
+        "--report",
+        "/nonexistent-dir/report.html",
+    ]);
+    assert_eq!(unwritable.status.code(), Some(2));
+    assert!(stderr(&unwritable).contains("/nonexistent-dir/report.html"));
+}
