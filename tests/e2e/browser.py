@@ -63,12 +63,17 @@ def console_errors(driver) -> list[dict]:
 
 
 def requested_urls(driver) -> list[str]:
-    """Every URL the page asked the network stack for since the last call (performance log)."""
+    """Every URL pages asked the network stack for since the last call (performance log),
+    except those of the browser's own pages (its new-tab page, chrome://...), which it may load
+    before or while the test navigates."""
     urls = []
     for entry in driver.get_log("performance"):
         message = json.loads(entry["message"])["message"]
         if message.get("method") == "Network.requestWillBeSent":
-            urls.append(message["params"]["request"]["url"])
+            params = message["params"]
+            if params.get("documentURL", "").startswith("chrome://"):
+                continue
+            urls.append(params["request"]["url"])
     return urls
 
 
