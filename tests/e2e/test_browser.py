@@ -159,6 +159,12 @@ def test_dashboard_shows_the_api_numbers_and_controls_strategies(zq_factory, dri
     points = int(by_id(driver, "chart-equity").get_attribute("data-points"))
     assert points > 10, "the equity chart has data"
     assert css(driver, "#chart-equity path.chart-line") and css(driver, "#chart-drawdown path.chart-line")
+    # The chart's scope: one strategy's equity, then the portfolio again.
+    from selenium.webdriver.support.ui import Select
+    Select(by_id(driver, "scope")).select_by_value("sma_cross")
+    wait("the sma_cross equity chart", lambda: css(driver, '#chart-equity svg[aria-label="sma_cross equity"] path.chart-line'))
+    Select(by_id(driver, "scope")).select_by_value("portfolio")
+    wait("the portfolio chart again", lambda: css(driver, '#chart-equity svg[aria-label="portfolio equity"]'))
     wait("the event stream", lambda: by_id(driver, "stream-state").get_attribute("textContent") == "live")
     wait("the exchange link status", lambda: len(css(driver, "#links .link")) == 2)
     wait("process memory", lambda: by_id(driver, "mem-rss").text not in ("", DASH))

@@ -16,6 +16,7 @@
   let streamAbort = null;
   let scrapes = [];
   let firstRender = true;
+  let scope = "portfolio";
   const $ = id => document.getElementById(id);
 
   class AuthError extends Error {}
@@ -153,6 +154,21 @@
     }
   }
 
+  // The equity chart's scope: the portfolio or one strategy.
+  function renderScopes(strategies) {
+    const select = $("scope");
+    const names = ["portfolio"].concat(strategies.map(s => s.name));
+    if (Array.from(select.options).map(o => o.value).join("\n") === names.join("\n")) return;
+    select.textContent = "";
+    for (const name of names) {
+      const o = document.createElement("option");
+      o.value = name;
+      o.textContent = name === "portfolio" ? "Portfolio" : name;
+      select.appendChild(o);
+    }
+    select.value = names.includes(scope) ? scope : "portfolio";
+  }
+
   function renderPositions(positions) {
     setRows($("positions").tBodies[0], positions.map(p => ({
       key: p.pair,
@@ -217,7 +233,7 @@
     box.dataset.points = String(points.length);
     ZQ.chart.line(box, {
       height: box.clientHeight || 240,
-      label: "portfolio equity",
+      label: scope + " equity",
       series: [{ points, cls: "eq", area: true, label: "equity" }],
       yFmt: (v, step) => F.fixed(v, step === undefined ? 2 : ZQ.chart.decimals(step)),
       xFmt: x => F.time(x).slice(5),
@@ -228,7 +244,7 @@
     const ddBox = $("chart-drawdown");
     ZQ.chart.line(ddBox, {
       height: ddBox.clientHeight || 110,
-      label: "portfolio drawdown",
+      label: scope + " drawdown",
       series: [{ points: dd, cls: "dd", area: true, areaBase: 0, label: "drawdown" }],
       yFmt: (v, step) => F.pct(v, step === undefined ? 2 : ZQ.chart.decimals(step, 100)),
       xFmt: x => F.time(x).slice(5),
@@ -329,10 +345,11 @@
         json(`/api/v1/orders?limit=${ROWS}`),
         json(`/api/v1/trades?limit=${ROWS}`),
         json(`/api/v1/alerts?limit=${ROWS}`),
-        json(`/api/v1/equity?scope=portfolio&max_points=${Math.min(2000, width * 2)}`),
+        json(`/api/v1/equity?scope=${encodeURIComponent(scope)}&max_points=${Math.min(2000, width * 2)}`),
       ]);
       renderSummary(summary, strategies.items, positions.items);
       renderStrategies(strategies.items);
+      renderScopes(strategies.items);
       renderPositions(positions.items);
       renderOrders(orders);
       renderFills(fills);
@@ -364,6 +381,14 @@
   }
 
   // ------------------------------------------------------------------ event stream
+  // Something changed: refresh soon, at most one extra refresh per 300 ms however busy the
+  // stream is (a burst of fills must not turn into a burst of requests).
+  let nudged = 0;
+  function nudge() {
+    if (nudged) return;
+    nudged = setTimeout(() => { nudged = 0; refresh(); }, 300);
+  }
+
   function addEvent(kind, data) {
     const list = $("events");
     const li = document.createElement("li");
@@ -411,7 +436,7 @@
           }
           if (!data || kind === "ready") continue;
           try { addEvent(kind, JSON.parse(data)); } catch (e) { /* not JSON: ignore */ }
-          if (kind !== "alert") refresh();
+          nudge();
         }
       }
     } catch (e) {
@@ -470,6 +495,7 @@
   function start() {
     $("login-form").addEventListener("submit", submitKey);
     $("lock").addEventListener("click", () => lock(""));
+    $("scope").addEventListener("change", ev => { scope = ev.target.value; refresh(); });
     const stored = sessionStorage.getItem(KEY_STORAGE);
     if (stored) unlock(stored); else lock("");
   }
