@@ -99,10 +99,16 @@
 
   // ------------------------------------------------------------------ drawing
   const xFmt = x => F.date(x);
+  // More markers than this would bury the price line (and slow the page): then none are drawn.
+  const MAX_MARKED_TRADES = 2000;
+  const marked = data.trades.length <= MAX_MARKED_TRADES;
+  if (!marked) {
+    legend.textContent = `${F.int(data.trades.length)} trades: too many to mark on the chart; see the list below`;
+  }
   function draw() {
     const price = data.price.map(p => [p[0], p[1] === null ? NaN : p[1]]);
     const markers = [];
-    for (const t of data.trades) {
+    for (const t of marked ? data.trades : []) {
       const long = t.side === "long";
       if (Number.isFinite(t.entry_time_ms)) {
         markers.push({ x: t.entry_time_ms, y: t.entry_price, dir: long ? "up" : "down", cls: long ? "long-entry" : "short-entry",
