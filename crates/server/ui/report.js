@@ -80,7 +80,7 @@
   root.appendChild(el("div", { class: "side" }, [panel("", "Statistics", [statsTable]), panel("", "Run", [meta])]));
 
   // ------------------------------------------------------------------ trades
-  const tradeRows = data.trades.map((t, i) => {
+  function tradeRow(t, i) {
     const cells = [
       [String(i + 1), "num"], [t.side, "side-" + (t.side === "long" ? "buy" : "sell")], [F.qty(t.qty), "num"],
       [t.entry_time, ""], [F.qty(t.entry_price), "num"], [t.exit_time, ""], [F.qty(t.exit_price), "num"],
@@ -89,13 +89,31 @@
     const tr = el("tr", {}, cells.map(([text, cls]) => el("td", { text, class: cls })));
     tr.lastChild.dataset.raw = String(t.realized_pnl);
     return tr;
-  });
+  }
+  // A table of tens of thousands of rows takes the browser seconds to lay out: the first
+  // FIRST_ROWS are shown, the rest on request.
+  const FIRST_ROWS = 1000;
   const head = ["#", "Side", "Qty", "Entry time", "Entry price", "Exit time", "Exit price", "Fees", "Realized PnL"];
+  const tbody = el("tbody", {}, data.trades.length
+    ? data.trades.slice(0, FIRST_ROWS).map(tradeRow)
+    : [el("tr", {}, [el("td", { class: "empty", colspan: "9", text: "no closed trades" })])]);
   const tradesTable = el("table", { class: "data", id: "trades" }, [
     el("thead", {}, [el("tr", {}, head.map((h, i) => el("th", { text: h, class: [0, 2, 4, 6, 7, 8].includes(i) ? "r" : "" })))]),
-    el("tbody", {}, tradeRows.length ? tradeRows : [el("tr", {}, [el("td", { class: "empty", colspan: "9", text: "no closed trades" })])]),
+    tbody,
   ]);
-  root.appendChild(panel("trades", `Trades (${data.trades.length})`, [el("div", { class: "scroll" }, [tradesTable])]));
+  const tradeParts = [el("div", { class: "scroll" }, [tradesTable])];
+  if (data.trades.length > FIRST_ROWS) {
+    const more = el("button", { type: "button", class: "btn", id: "show-all-trades",
+      text: `Show all ${F.int(data.trades.length)} trades` });
+    more.addEventListener("click", () => {
+      const rest = document.createDocumentFragment();
+      data.trades.slice(FIRST_ROWS).forEach((t, i) => rest.appendChild(tradeRow(t, FIRST_ROWS + i)));
+      tbody.appendChild(rest);
+      more.remove();
+    });
+    tradeParts.push(more);
+  }
+  root.appendChild(panel("trades", `Trades (${F.int(data.trades.length)})`, tradeParts));
 
   // ------------------------------------------------------------------ drawing
   const xFmt = x => F.date(x);
