@@ -37,7 +37,7 @@ pub struct EquityQuery {
     max_points: Option<usize>,
 }
 
-/// One `[time_ms, equity]` pair; a non-finite equity is written as ANALYTICS' strings.
+/// One `[time_ms, equity]` pair; a non-finite equity is written as the API's `"NaN"`, `"+Inf"`, `"-Inf"`.
 struct PointBody(i64, f64);
 
 impl Serialize for PointBody {
