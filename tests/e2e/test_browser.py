@@ -123,6 +123,17 @@ def test_dashboard_shows_the_api_numbers_and_controls_strategies(zq_factory, dri
     assert by_id(driver, "kpi-equity").get_attribute("textContent") == DASH
     before_key = requested_urls(driver)
     assert not [u for u in before_key if "/api/" in u or "/metrics" in u], before_key
+    assert not console_errors(driver)
+
+    # A wrong key is refused and not kept (its 401 is the one console error allowed: drained).
+    by_id(driver, "key").send_keys("not-the-key-0123456789")
+    by_id(driver, "login-submit").click()
+    wait("the refusal", lambda: by_id(driver, "login-error").text == "That key was refused.")
+    assert driver.execute_script("return sessionStorage.getItem('zigquant.apiKey')") is None
+    assert not by_id(driver, "dashboard").is_displayed()
+    refused = console_errors(driver)
+    assert all("401" in e["message"] for e in refused), refused
+    save_screenshot(driver, tmp_path, "dashboard-key-prompt.png")
 
     # With the key: data, refreshed without a reload.
     by_id(driver, "key").send_keys(API_KEY)
