@@ -139,6 +139,16 @@ pub struct BacktestReport {
 
 /// Runs `config`'s strategy over `series` with the §10 rules.
 pub fn run(series: &BarSeries, config: &BacktestConfig) -> Result<BacktestReport, BacktestError> {
+    run_with_progress(series, config, &mut |_, _| {})
+}
+
+/// [`run`], calling `progress(bars_done, bars_total)` every 4096 bars and at the end (the
+/// command line draws a progress bar with it).
+pub fn run_with_progress(
+    series: &BarSeries,
+    config: &BacktestConfig,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<BacktestReport, BacktestError> {
     validate(series, config)?;
     let bars = &series.bars;
     let last = bars.len() - 1;
@@ -152,7 +162,11 @@ pub fn run(series: &BarSeries, config: &BacktestConfig) -> Result<BacktestReport
     let mut equity = Vec::with_capacity(bars.len());
     let mut pending: Option<f64> = None;
 
+    let total = bars.len() as u64;
     for (t, bar) in bars.iter().enumerate() {
+        if t % 4096 == 0 {
+            progress(t as u64, total);
+        }
         // Orders decided at the previous close fill at this open; at the last bar everything
         // still open is then closed at the same open.
         let close_all = (t == last && t > 0).then_some(0.0);
@@ -197,6 +211,7 @@ pub fn run(series: &BarSeries, config: &BacktestConfig) -> Result<BacktestReport
                 - book.open_entry_fees(),
         );
     }
+    progress(total, total);
 
     let r = returns::simple_returns(&equity);
     let p = config.periods_per_year;

@@ -54,38 +54,47 @@ pub enum BacktestCliError {
     },
 }
 
+/// A `(done, total)` callback drawing `label [#####     ]  42%` on stderr, redrawn only when the
+/// percentage changes.
+fn progress_bar(label: &'static str) -> impl FnMut(u64, u64) {
+    let mut last_percent = u64::MAX;
+    move |done: u64, total: u64| {
+        let percent = (done * 100).checked_div(total).unwrap_or(100).min(100);
+        if percent != last_percent {
+            last_percent = percent;
+            let filled = (percent / 5) as usize;
+            eprint!(
+                "\r{label} [{}{}] {percent:3}%",
+                "#".repeat(filled),
+                " ".repeat(20 - filled)
+            );
+            let _ = std::io::stderr().flush();
+        }
+    }
+}
+
 /// Runs the backtest and returns the rendered report.
 pub fn run(request: &Request) -> Result<String, BacktestCliError> {
     let series = if request.progress {
-        let mut last_percent = u64::MAX;
-        let mut report = |done: u64, total: u64| {
-            let percent = (done * 100).checked_div(total).unwrap_or(100).min(100);
-            if percent != last_percent {
-                last_percent = percent;
-                let filled = (percent / 5) as usize;
-                eprint!(
-                    "\rloading [{}{}] {percent:3}%",
-                    "#".repeat(filled),
-                    " ".repeat(20 - filled)
-                );
-                let _ = std::io::stderr().flush();
-            }
-        };
-        let series = bars::load_csv_with_progress(&request.data, &mut report);
+        let series = bars::load_csv_with_progress(&request.data, &mut progress_bar("loading"));
         eprintln!();
         series?
     } else {
         bars::load_csv(&request.data)?
     };
-    let report = backtest::run(
-        &series,
-        &BacktestConfig {
-            params: request.params.clone(),
-            cash: request.cash,
-            fee_rate: request.fee_rate,
-            periods_per_year: request.periods_per_year,
-        },
-    )?;
+    let config = BacktestConfig {
+        params: request.params.clone(),
+        cash: request.cash,
+        fee_rate: request.fee_rate,
+        periods_per_year: request.periods_per_year,
+    };
+    let report = if request.progress {
+        let report = backtest::run_with_progress(&series, &config, &mut progress_bar("running"));
+        eprintln!();
+        report?
+    } else {
+        backtest::run(&series, &config)?
+    };
     if let Some(path) = &request.report {
         let html = report::render(
             &series,

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 use zigquant_engine::backtest::{BacktestReport, BacktestStats, TradeRow};
 use zigquant_engine::bars::BarSeries;
-use zigquant_engine::strategy::StrategyParams;
+use zigquant_engine::strategy::{registry, StrategyParams};
 
 use crate::downsample::{self, Point};
 use crate::ui;
@@ -115,7 +115,7 @@ pub fn render(
     let asset = |name: &'static str| ui::asset(name).ok_or(ReportError::MissingAsset(name));
     let title = format!(
         "zigquant backtest: {} on {}",
-        strategy_kind(context.params),
+        registry::kind(context.params),
         context.data_file
     );
     Ok(format!(
@@ -154,14 +154,6 @@ pub fn render(
         chart_js = asset("chart.js")?,
         report_js = asset("report.js")?,
     ))
-}
-
-/// The strategy kind as the config, the API and the metrics name it.
-fn strategy_kind(params: &StrategyParams) -> &'static str {
-    match params {
-        StrategyParams::SmaCross { .. } => "sma_cross",
-        StrategyParams::MeanReversion { .. } => "mean_reversion",
-    }
 }
 
 /// Escapes text for HTML element content and attribute values.
