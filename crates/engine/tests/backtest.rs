@@ -2,7 +2,9 @@
 //! checked trade by trade against arithmetic done by hand (docs/statistics.md §6 and §10).
 
 use zigquant_analytics::returns;
-use zigquant_engine::backtest::{run, BacktestConfig, BacktestError, BacktestReport};
+use zigquant_engine::backtest::{
+    run, run_with_progress, BacktestConfig, BacktestError, BacktestReport,
+};
 use zigquant_engine::bars::{load_csv, load_csv_with_progress, parse_csv, CsvError};
 use zigquant_engine::strategy::{Mode, StrategyParams};
 
@@ -435,4 +437,19 @@ fn load_csv_reads_files_and_reports_progress() {
     let e = load_csv(&dir.join("missing.csv")).expect_err("missing");
     assert!(e.to_string().contains("missing.csv"), "{e}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn progress_is_reported_from_zero_to_every_bar_and_changes_nothing() {
+    let series = parse_csv(BARS).expect("parses");
+    let config = sma_config(Mode::LongShort);
+    let mut calls: Vec<(u64, u64)> = Vec::new();
+    let with = run_with_progress(&series, &config, &mut |done, total| {
+        calls.push((done, total))
+    })
+    .expect("runs");
+    assert_eq!(calls.first(), Some(&(0, 18)));
+    assert_eq!(calls.last(), Some(&(18, 18)));
+    assert!(calls.windows(2).all(|w| w[0].0 <= w[1].0));
+    assert_eq!(with, run(&series, &config).expect("runs"));
 }
