@@ -381,7 +381,7 @@ def test_hostile_requests_are_answered_bounded_and_flat(zq_factory):
              "/api/v1/strategies/{name}", "/api/v1/strategies/{name}/start",
              "/api/v1/strategies/{name}/stop", "/api/v1/orders", "/api/v1/orders/{id}",
              "/api/v1/positions", "/api/v1/trades", "/api/v1/metrics", "/api/v1/equity",
-             "/api/v1/alerts", "/api/v1/events", "/", "/ui/{file}", "unmatched"}
+             "/api/v1/alerts", "/api/v1/events", "/api/v1/audit", "/", "/ui/{file}", "unmatched"}
     for (name, labels) in after:
         if name.startswith("zigquant_api_"):
             d = dict(labels)
