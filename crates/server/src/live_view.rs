@@ -24,7 +24,7 @@ use crate::downsample::{self, Point};
 pub const PORTFOLIO_SCOPE: &str = "portfolio";
 
 /// Equity points kept per scope; when full, the history is merged down to half.
-pub const EQUITY_POINTS_KEPT: usize = 4096;
+pub const EQUITY_POINTS_KEPT: usize = 2048;
 
 /// Risk alerts kept for `GET /api/v1/alerts`.
 pub const ALERTS_KEPT: usize = 200;
@@ -423,8 +423,13 @@ mod tests {
         let all = feed.equity(PORTFOLIO_SCOPE, None, 100).expect("portfolio");
         assert_eq!(all.points_in_range, 10);
         assert_eq!(all.points[0], (1000, 101.0));
-        let recent = feed.equity(PORTFOLIO_SCOPE, Some(8000), 100).expect("since");
-        assert_eq!(recent.points, vec![(8000, 108.0), (9000, 109.0), (10000, 110.0)]);
+        let recent = feed
+            .equity(PORTFOLIO_SCOPE, Some(8000), 100)
+            .expect("since");
+        assert_eq!(
+            recent.points,
+            vec![(8000, 108.0), (9000, 109.0), (10000, 110.0)]
+        );
         assert_eq!(
             feed.equity("sma_cross", None, 10).expect("strategy").points,
             vec![]
@@ -478,7 +483,11 @@ mod tests {
         });
         let message = again.events.try_recv().expect("published");
         assert_eq!(message.kind, "link");
-        assert!(message.json.contains("\"connected\":false"), "{}", message.json);
+        assert!(
+            message.json.contains("\"connected\":false"),
+            "{}",
+            message.json
+        );
         feed.close();
         assert!(*again.closed.borrow());
     }

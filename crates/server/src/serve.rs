@@ -174,7 +174,10 @@ pub fn build(config: &Config) -> anyhow::Result<Service> {
     let catalogue = Arc::new(catalogue_for(config).context("invalid metrics configuration")?);
     let metrics_sink = Arc::new(MetricsSink::new(catalogue.clone()));
     let live_view = Arc::new(LiveFeed::new(config.engine.strategy_names()));
-    let sink = Arc::new(Tee(ArcSink(metrics_sink.clone()), ArcSink(live_view.clone())));
+    let sink = Arc::new(Tee(
+        ArcSink(metrics_sink.clone()),
+        ArcSink(live_view.clone()),
+    ));
     let journal = data_dir.join(JOURNAL_FILE);
     let live = LivePlan::from_config(&config.engine).context("invalid live market data")?;
     let mut engine_config = config.engine.clone();

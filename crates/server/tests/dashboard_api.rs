@@ -233,7 +233,7 @@ async fn the_event_stream_reports_changes_and_ends_at_shutdown() {
     .await;
     assert_eq!(found, Ok(true), "stream so far: {seen}");
 
-    state.live.close();
+    state.live_view.close();
     let ended = tokio::time::timeout(Duration::from_secs(5), async {
         while let Some(frame) = body.frame().await {
             frame.expect("frame");

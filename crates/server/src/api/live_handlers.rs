@@ -82,7 +82,7 @@ pub async fn equity(
     };
     let scope = query.scope.unwrap_or_else(|| PORTFOLIO_SCOPE.to_string());
     let series = state
-        .live
+        .live_view
         .equity(&scope, query.since, max_points)
         .map_err(|e| match e {
             EquityQueryError::UnknownScope(_) => ApiError::not_found(e.to_string()),
