@@ -73,6 +73,10 @@ pub struct AlertRecord {
 pub enum LiveEvent {
     /// A fill.
     Fill {
+        /// Trade (fill) id, as in `GET /api/v1/trades`.
+        trade_id: u64,
+        /// Order it fills.
+        order_id: u64,
         /// Strategy.
         strategy: String,
         /// Pair.
@@ -342,6 +346,8 @@ impl EventSink for LiveFeed {
                 self.publish(|| LiveEvent::Alert(record));
             }
             EngineEvent::Fill {
+                trade_id,
+                order_id,
                 strategy,
                 pair,
                 exchange,
@@ -350,6 +356,8 @@ impl EventSink for LiveFeed {
                 price,
                 fee,
             } => self.publish(|| LiveEvent::Fill {
+                trade_id: *trade_id,
+                order_id: *order_id,
                 strategy: strategy.clone(),
                 pair: pair.clone(),
                 exchange: exchange.clone(),
