@@ -31,6 +31,20 @@ impl ExactSum {
         self.partials.push(x);
     }
 
+    /// The partial sums that represent the exact total (for a checkpoint).
+    pub(crate) fn partials(&self) -> &[f64] {
+        &self.partials
+    }
+
+    /// Rebuilds a sum from [`ExactSum::partials`] of an earlier one; `None` when a partial is
+    /// not finite (a corrupt checkpoint).
+    pub(crate) fn from_partials(partials: Vec<f64>) -> Option<Self> {
+        partials
+            .iter()
+            .all(|p| p.is_finite())
+            .then_some(Self { partials })
+    }
+
     /// The exact sum, correctly rounded to the nearest `f64` (ties to even).
     pub(crate) fn value(&self) -> f64 {
         let p = &self.partials;

@@ -1,169 +1,126 @@
-//! Incremental statistics for live gauges.
+//! Incremental statistics for live gauges, built from the two bounded parts:
 //!
-//! Each getter equals the batch function in [`crate::returns`] on the same history (relative
-//! 1e-9; non-finite results exactly), but a push costs O(log n) and a read O(1), so a gauge can
-//! be refreshed after every bar even with millions of samples of history:
+//! * [`RunningStats`]: whole-history Sharpe, CAGR, Calmar and max drawdown in O(1) memory,
+//!   equal to the batch functions in [`crate::returns`] (relative 1e-9; non-finite exactly).
+//! * [`RollingVar`]: VaR/CVaR 95 % over the last `W` returns (ANALYTICS.md §8, decided
+//!   2026-12-01), exact over the window, O(log W) per push.
 //!
-//! * Sharpe: an exact running sum (the same correctly rounded mean as the batch function, bit
-//!   for bit, whatever the order) plus Welford's sum of squared deviations, and the running
-//!   min/max for the all-equal rule.
-//! * CAGR and drawdown: the running product and peak, the same operations in the same order as
-//!   the batch functions (identical results).
-//! * VaR/CVaR: two heaps split at the 5 % cut (the `k + 1` smallest returns in a max-heap, the
-//!   rest in a min-heap) and an exact sum of the tail, so the order statistics and the tail mean
-//!   are the same numbers the batch functions compute from a full sort.
+//! [`EquityCurve`] turns an equity series into returns for the running part (a strategy's
+//! curve: Sharpe and Calmar only); [`EquityStats`] adds the rolling VaR window (the portfolio's
+//! curve). Memory does not grow with history: a service can run for months.
 
-use std::cmp::{Ordering, Reverse};
-use std::collections::BinaryHeap;
+use crate::checkpoint::{StateError, StateReader, StateWriter};
+use crate::rolling::RollingVar;
+use crate::running::{RunningState, RunningStats};
 
-use crate::exact_sum::ExactSum;
-use crate::returns::{
-    cagr_from, calmar_from, cvar_from, cvar_k, mean_from, sharpe_from, var_from, var_index,
-    Drawdown,
-};
+/// The default VaR window: 7 days of 1-minute bars (`engine.risk.var_window`).
+pub const DEFAULT_VAR_WINDOW: usize = 10_080;
 
-/// Statistics over per-period returns pushed one at a time (non-finite returns are dropped).
+/// Statistics over per-period returns pushed one at a time (non-finite returns are dropped):
+/// whole-history running statistics plus a rolling VaR window.
 #[derive(Clone, Debug)]
 pub struct ReturnStats {
-    periods_per_year: f64,
-    n: usize,
-    /// Σ x_i, exactly.
-    sum: ExactSum,
-    /// Welford's running mean and sum of squared deviations from it.
-    w_mean: f64,
-    w_m2: f64,
-    min: f64,
-    max: f64,
-    /// Π (1 + x_i) in input order.
-    growth: f64,
-    drawdown: Drawdown,
-    tail: Tail,
+    running: RunningStats,
+    tail: RollingVar,
 }
 
 impl ReturnStats {
-    /// Empty state; `periods_per_year` is `P` of docs/statistics.md (252 or 365), used for Sharpe,
-    /// CAGR and Calmar.
+    /// Empty state with the default VaR window; `periods_per_year` is `P` of ANALYTICS.md.
     pub fn new(periods_per_year: f64) -> Self {
+        Self::with_var_window(periods_per_year, DEFAULT_VAR_WINDOW)
+    }
+
+    /// Empty state whose VaR/CVaR cover the last `var_window` returns.
+    pub fn with_var_window(periods_per_year: f64, var_window: usize) -> Self {
         Self {
-            periods_per_year,
-            n: 0,
-            sum: ExactSum::default(),
-            w_mean: 0.0,
-            w_m2: 0.0,
-            min: f64::INFINITY,
-            max: f64::NEG_INFINITY,
-            growth: 1.0,
-            drawdown: Drawdown::new(1.0),
-            tail: Tail::default(),
+            running: RunningStats::new(periods_per_year),
+            tail: RollingVar::new(var_window),
         }
     }
 
     /// Adds one per-period simple return; NaN and ±Inf are dropped (§0).
     pub fn push(&mut self, r: f64) {
-        if !r.is_finite() {
-            return;
-        }
-        self.n += 1;
-        self.sum.add(r);
-        let delta = r - self.w_mean;
-        self.w_mean += delta / self.n as f64;
-        self.w_m2 += delta * (r - self.w_mean);
-        self.min = self.min.min(r);
-        self.max = self.max.max(r);
-        self.growth *= 1.0 + r;
-        self.drawdown.push_return(r);
-        self.tail.push(r, self.n);
+        self.running.push(r);
+        self.tail.push(r);
     }
 
-    /// Number of finite returns seen so far (`n` of docs/statistics.md).
+    /// Number of finite returns seen so far (`n` of ANALYTICS.md).
     pub fn returns_len(&self) -> usize {
-        self.n
+        self.running.returns_len() as usize
     }
 
-    /// The `P` this state annualizes with.
-    pub fn periods_per_year(&self) -> f64 {
-        self.periods_per_year
+    /// The whole-history part.
+    pub fn running(&self) -> &RunningStats {
+        &self.running
+    }
+
+    /// The rolling VaR window.
+    pub fn rolling(&self) -> &RollingVar {
+        &self.tail
     }
 
     /// Same as [`crate::returns::sharpe`] over the history.
     pub fn sharpe(&self) -> f64 {
-        if self.n == 0 {
-            return f64::NAN;
-        }
-        let mean = mean_from(self.sum.value(), self.n, self.min, self.max);
-        sharpe_from(
-            self.n,
-            mean,
-            self.w_m2,
-            self.min,
-            self.max,
-            self.periods_per_year,
-        )
+        self.running.sharpe()
     }
 
     /// Same as [`crate::returns::cagr`] over the history.
     pub fn cagr(&self) -> f64 {
-        cagr_from(self.n, self.growth, self.periods_per_year)
+        self.running.cagr()
     }
 
     /// Same as [`crate::returns::calmar`] over the history.
     pub fn calmar(&self) -> f64 {
-        calmar_from(self.cagr(), self.max_drawdown())
+        self.running.calmar()
     }
 
     /// Same as [`crate::returns::max_drawdown`] over the history (positive loss fraction).
     pub fn max_drawdown(&self) -> f64 {
-        if self.n == 0 {
-            return f64::NAN;
-        }
-        self.drawdown.gauge()
+        self.running.max_drawdown()
     }
 
-    /// Same as [`crate::returns::var_95`] over the history (positive loss fraction).
+    /// [`crate::returns::var_95`] over the last `W` returns (positive loss fraction).
     pub fn var_95(&self) -> f64 {
-        match self.tail.low.peek() {
-            None => f64::NAN,
-            Some(s_lo) => var_from(s_lo.0, self.tail.high.peek().map(|v| v.0 .0), self.n),
-        }
+        self.tail.var_95()
     }
 
-    /// Same as [`crate::returns::cvar_95`] over the history (positive loss fraction).
+    /// [`crate::returns::cvar_95`] over the last `W` returns (positive loss fraction).
     pub fn cvar_95(&self) -> f64 {
-        match self.tail.low.peek() {
-            None => f64::NAN,
-            Some(s_k) => cvar_from(self.tail.sum.value(), cvar_k(self.n), self.min, s_k.0),
-        }
+        self.tail.cvar_95()
     }
 }
 
-/// Statistics over an equity curve sampled one point at a time (e.g. mark-to-market equity at
-/// each bar close): the first point is the base, each later one adds the return
-/// `V_t / V_{t-1} - 1` to a [`ReturnStats`].
+/// Whole-history statistics of an equity curve sampled one point at a time (e.g. a strategy's
+/// mark-to-market equity at each bar close): the first point is the base, each later one adds
+/// the return `V_t / V_{t-1} - 1` to a [`RunningStats`]. Constant memory; checkpointable.
 #[derive(Clone, Debug)]
-pub struct EquityStats {
-    returns: ReturnStats,
+pub struct EquityCurve {
+    running: RunningStats,
     last: Option<f64>,
-    points: usize,
+    points: u64,
 }
 
-impl EquityStats {
-    /// Empty state; see [`ReturnStats::new`] for `periods_per_year`.
+impl EquityCurve {
+    /// Empty curve; see [`RunningStats::new`] for `periods_per_year`.
     pub fn new(periods_per_year: f64) -> Self {
         Self {
-            returns: ReturnStats::new(periods_per_year),
+            running: RunningStats::new(periods_per_year),
             last: None,
             points: 0,
         }
     }
 
-    /// Adds one equity point. A zero or non-finite point makes non-finite returns, which are
-    /// dropped exactly as [`crate::returns::simple_returns`] followed by a batch function would.
-    pub fn push(&mut self, equity: f64) {
-        if let Some(prev) = self.last {
-            self.returns.push(equity / prev - 1.0);
+    /// Adds one equity point and returns the return it formed (none for the base point). A zero
+    /// or non-finite point makes non-finite returns, which the statistics drop exactly as
+    /// [`crate::returns::simple_returns`] followed by a batch function would.
+    pub fn push(&mut self, equity: f64) -> Option<f64> {
+        let r = self.last.map(|prev| equity / prev - 1.0);
+        if let Some(r) = r {
+            self.running.push(r);
         }
         self.last = Some(equity);
         self.points += 1;
+        r
     }
 
     /// The last equity point pushed, if any.
@@ -172,103 +129,151 @@ impl EquityStats {
     }
 
     /// Number of equity points pushed (including the base point).
-    pub fn points(&self) -> usize {
+    pub fn points(&self) -> u64 {
         self.points
     }
 
-    /// Number of finite returns formed so far (`n` of docs/statistics.md).
+    /// Number of finite returns formed so far (`n` of ANALYTICS.md).
     pub fn returns_len(&self) -> usize {
-        self.returns.returns_len()
+        self.running.returns_len() as usize
     }
 
-    /// The return statistics behind this curve.
-    pub fn returns(&self) -> &ReturnStats {
-        &self.returns
+    /// The running statistics of the curve's returns.
+    pub fn running(&self) -> &RunningStats {
+        &self.running
     }
 
     /// Sharpe ratio of the curve's returns (§1).
     pub fn sharpe(&self) -> f64 {
-        self.returns.sharpe()
+        self.running.sharpe()
     }
 
     /// CAGR of the curve's returns (§3).
     pub fn cagr(&self) -> f64 {
-        self.returns.cagr()
+        self.running.cagr()
     }
 
     /// Calmar ratio of the curve's returns (§3).
     pub fn calmar(&self) -> f64 {
-        self.returns.calmar()
+        self.running.calmar()
     }
 
     /// Max drawdown of the curve, positive loss fraction (§2).
     pub fn max_drawdown(&self) -> f64 {
-        self.returns.max_drawdown()
+        self.running.max_drawdown()
     }
 
-    /// Historical VaR 95 % of the curve's returns, positive loss fraction (§4).
+    /// Appends the whole state to a checkpoint.
+    pub fn encode(&self, w: &mut StateWriter) {
+        self.running.checkpoint().encode(w);
+        w.bool(self.last.is_some());
+        w.f64(self.last.unwrap_or(f64::NAN));
+        w.u64(self.points);
+    }
+
+    /// Reads a curve written by [`EquityCurve::encode`]: it continues bit-identically.
+    pub fn decode(r: &mut StateReader<'_>) -> Result<Self, StateError> {
+        let running = RunningStats::restore(RunningState::decode(r)?)?;
+        let has_last = r.bool()?;
+        let last = r.f64()?;
+        Ok(Self {
+            running,
+            last: has_last.then_some(last),
+            points: r.u64()?,
+        })
+    }
+}
+
+/// An equity curve with both the whole-history statistics and the rolling VaR/CVaR window (the
+/// portfolio's curve, ANALYTICS.md §9).
+#[derive(Clone, Debug)]
+pub struct EquityStats {
+    curve: EquityCurve,
+    tail: RollingVar,
+}
+
+impl EquityStats {
+    /// Empty state with the default VaR window; see [`RunningStats::new`] for
+    /// `periods_per_year`.
+    pub fn new(periods_per_year: f64) -> Self {
+        Self::with_var_window(periods_per_year, DEFAULT_VAR_WINDOW)
+    }
+
+    /// Empty state whose VaR/CVaR cover the last `var_window` returns.
+    pub fn with_var_window(periods_per_year: f64, var_window: usize) -> Self {
+        Self::from_parts(
+            EquityCurve::new(periods_per_year),
+            RollingVar::new(var_window),
+        )
+    }
+
+    /// Joins a restored curve and a rebuilt VaR window (a restart: the checkpoint plus the
+    /// window's returns pushed again into a fresh [`RollingVar`]).
+    pub fn from_parts(curve: EquityCurve, tail: RollingVar) -> Self {
+        Self { curve, tail }
+    }
+
+    /// Adds one equity point; see [`EquityCurve::push`].
+    pub fn push(&mut self, equity: f64) -> Option<f64> {
+        let r = self.curve.push(equity);
+        if let Some(r) = r {
+            self.tail.push(r);
+        }
+        r
+    }
+
+    /// The whole-history part (what a checkpoint stores).
+    pub fn curve(&self) -> &EquityCurve {
+        &self.curve
+    }
+
+    /// The rolling VaR window.
+    pub fn rolling(&self) -> &RollingVar {
+        &self.tail
+    }
+
+    /// The last equity point pushed, if any.
+    pub fn last_equity(&self) -> Option<f64> {
+        self.curve.last_equity()
+    }
+
+    /// Number of equity points pushed (including the base point).
+    pub fn points(&self) -> u64 {
+        self.curve.points()
+    }
+
+    /// Number of finite returns formed so far (`n` of ANALYTICS.md).
+    pub fn returns_len(&self) -> usize {
+        self.curve.returns_len()
+    }
+
+    /// Sharpe ratio of the curve's returns (§1).
+    pub fn sharpe(&self) -> f64 {
+        self.curve.sharpe()
+    }
+
+    /// CAGR of the curve's returns (§3).
+    pub fn cagr(&self) -> f64 {
+        self.curve.cagr()
+    }
+
+    /// Calmar ratio of the curve's returns (§3).
+    pub fn calmar(&self) -> f64 {
+        self.curve.calmar()
+    }
+
+    /// Max drawdown of the curve, positive loss fraction (§2).
+    pub fn max_drawdown(&self) -> f64 {
+        self.curve.max_drawdown()
+    }
+
+    /// Historical VaR 95 % of the last `W` returns, positive loss fraction (§4, §8).
     pub fn var_95(&self) -> f64 {
-        self.returns.var_95()
+        self.tail.var_95()
     }
 
-    /// CVaR 95 % of the curve's returns, positive loss fraction (§5).
+    /// CVaR 95 % of the last `W` returns, positive loss fraction (§5, §8).
     pub fn cvar_95(&self) -> f64 {
-        self.returns.cvar_95()
-    }
-}
-
-/// A finite `f64` ordered by `total_cmp` so it can live in a `BinaryHeap`.
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct Ord64(f64);
-
-impl Eq for Ord64 {}
-
-impl PartialOrd for Ord64 {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Ord64 {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.0.total_cmp(&other.0)
-    }
-}
-
-/// The sorted returns split at the 5 % cut: `low` holds the `k + 1` smallest (max on top),
-/// `high` the rest (min on top), and `sum` is the exact sum of `low`.
-#[derive(Clone, Debug, Default)]
-struct Tail {
-    low: BinaryHeap<Ord64>,
-    high: BinaryHeap<Reverse<Ord64>>,
-    sum: ExactSum,
-}
-
-impl Tail {
-    /// Inserts `r`, the `n`-th finite return, and restores `low.len() == k + 1`.
-    fn push(&mut self, r: f64, n: usize) {
-        match self.low.peek() {
-            Some(top) if r < top.0 => {
-                self.low.push(Ord64(r));
-                self.sum.add(r);
-            }
-            _ => self.high.push(Reverse(Ord64(r))),
-        }
-        let want = var_index(n).0 + 1;
-        while self.low.len() > want {
-            if let Some(v) = self.low.pop() {
-                self.sum.add(-v.0);
-                self.high.push(Reverse(v));
-            }
-        }
-        while self.low.len() < want {
-            match self.high.pop() {
-                Some(Reverse(v)) => {
-                    self.sum.add(v.0);
-                    self.low.push(v);
-                }
-                None => break,
-            }
-        }
+        self.tail.cvar_95()
     }
 }

@@ -260,6 +260,20 @@ impl Drawdown {
         }
     }
 
+    /// `(equity, peak, worst)`: the whole state, for a checkpoint.
+    pub(crate) fn parts(&self) -> (f64, f64, f64) {
+        (self.equity, self.peak, self.worst)
+    }
+
+    /// Rebuilds the state from [`Drawdown::parts`].
+    pub(crate) fn from_parts(equity: f64, peak: f64, worst: f64) -> Self {
+        Self {
+            equity,
+            peak,
+            worst,
+        }
+    }
+
     /// The exported gauge `-min DD` (≥ 0, never `-0.0`).
     pub(crate) fn gauge(&self) -> f64 {
         no_neg_zero(-self.worst)

@@ -3,6 +3,8 @@
 
 use std::collections::VecDeque;
 
+use crate::checkpoint::{StateError, StateReader, StateWriter};
+
 /// The side of a fill.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Side {
@@ -84,15 +86,19 @@ pub struct ClosedTrade {
     pub realized_pnl: f64,
 }
 
-/// An open lot: the still-open part of one entry fill.
+/// An open lot: the still-open part of one entry fill (public so a checkpoint can hold a book).
 #[derive(Clone, Debug, PartialEq)]
-struct Lot {
-    direction: Direction,
-    qty: f64,
-    price: f64,
+pub struct OpenLot {
+    /// Long or short.
+    pub direction: Direction,
+    /// Base quantity still open, > 0.
+    pub qty: f64,
+    /// Entry fill price.
+    pub price: f64,
     /// Entry fee already paid on `qty` (the remaining share of the entry fill's fee).
-    fee: f64,
-    time_ms: i64,
+    pub fee: f64,
+    /// Time of the entry fill, Unix milliseconds.
+    pub time_ms: i64,
 }
 
 /// Quantities within this relative distance are treated as equal when matching lots, so float
@@ -106,13 +112,55 @@ const QTY_EPS: f64 = 1e-12;
 /// fee is split pro rata by quantity between the part that closes and the part that opens.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct FifoBook {
-    lots: VecDeque<Lot>,
+    lots: VecDeque<OpenLot>,
 }
 
 impl FifoBook {
     /// An empty (flat) book.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The open lots, oldest first (the next exit closes the first).
+    pub fn open_lots(&self) -> impl ExactSizeIterator<Item = &OpenLot> {
+        self.lots.iter()
+    }
+
+    /// A book holding `lots` (oldest first), as [`FifoBook::open_lots`] listed them.
+    pub fn from_open_lots(lots: Vec<OpenLot>) -> Self {
+        Self { lots: lots.into() }
+    }
+
+    /// Appends the open lots to a checkpoint.
+    pub fn encode(&self, w: &mut StateWriter) {
+        w.u64(self.lots.len() as u64);
+        for l in &self.lots {
+            w.bool(l.direction == Direction::Long);
+            w.f64(l.qty);
+            w.f64(l.price);
+            w.f64(l.fee);
+            w.u64(l.time_ms as u64);
+        }
+    }
+
+    /// Reads a book written by [`FifoBook::encode`].
+    pub fn decode(r: &mut StateReader<'_>) -> Result<Self, StateError> {
+        let n = r.u64()?;
+        let mut lots = VecDeque::new();
+        for _ in 0..n {
+            lots.push_back(OpenLot {
+                direction: if r.bool()? {
+                    Direction::Long
+                } else {
+                    Direction::Short
+                },
+                qty: r.f64()?,
+                price: r.f64()?,
+                fee: r.f64()?,
+                time_ms: r.u64()? as i64,
+            });
+        }
+        Ok(Self { lots })
     }
 
     /// Applies one fill and returns the trades it closed (in FIFO order, possibly none).
@@ -165,7 +213,7 @@ impl FifoBook {
             }
         }
         if remaining > 0.0 {
-            self.lots.push_back(Lot {
+            self.lots.push_back(OpenLot {
                 direction: dir,
                 qty: remaining,
                 price: fill.price,
@@ -253,6 +301,38 @@ impl TradeStats {
             self.breakevens += 1;
         }
         self.total_realized_pnl += pnl;
+    }
+
+    /// Appends the statistics to a checkpoint (restored bit for bit by [`TradeStats::decode`]).
+    pub fn encode(&self, w: &mut StateWriter) {
+        for v in [self.closed, self.wins, self.losses, self.breakevens] {
+            w.u64(v);
+        }
+        w.f64(self.total_realized_pnl);
+        w.f64(self.total_fees);
+    }
+
+    /// Reads statistics written by [`TradeStats::encode`].
+    pub fn decode(r: &mut StateReader<'_>) -> Result<Self, StateError> {
+        let s = Self {
+            closed: r.u64()?,
+            wins: r.u64()?,
+            losses: r.u64()?,
+            breakevens: r.u64()?,
+            total_realized_pnl: r.f64()?,
+            total_fees: r.f64()?,
+        };
+        let sum = s
+            .wins
+            .checked_add(s.losses)
+            .and_then(|v| v.checked_add(s.breakevens));
+        if sum != Some(s.closed) {
+            return Err(StateError::Invalid {
+                field: "trade counts",
+                why: "wins + losses + breakevens != closed",
+            });
+        }
+        Ok(s)
     }
 
     /// Closed round trips recorded.
