@@ -39,6 +39,9 @@ pub struct CatalogueConfig {
     pub version: String,
     /// Native bucket layout of the two latency histograms (protobuf scrapes).
     pub native_histograms: NativeConfig,
+    /// Returns in the rolling window of `zigquant_var_95` / `zigquant_cvar_95`
+    /// (`engine.risk.var_window`), named in their HELP text.
+    pub var_window: usize,
 }
 
 impl CatalogueConfig {
@@ -63,6 +66,7 @@ impl Default for CatalogueConfig {
             market_data_delay_buckets: Self::default_buckets(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
             native_histograms: NativeConfig::default(),
+            var_window: 10_080,
         }
     }
 }
@@ -114,9 +118,11 @@ pub struct Catalogue {
     pub api_connections_active: Arc<Gauge>,
     /// `zigquant_exchange_connected{exchange}`: 1 connected, 0 not.
     pub exchange_connected: Labelled<ExchangeLabels<'static>, Gauge>,
-    /// `zigquant_var_95`: historical VaR 95%, positive loss fraction.
+    /// `zigquant_var_95`: historical VaR 95% over the last `var_window` returns, positive loss
+    /// fraction.
     pub var_95: Arc<Gauge>,
-    /// `zigquant_cvar_95`: expected shortfall 95%, positive loss fraction.
+    /// `zigquant_cvar_95`: expected shortfall 95% over the last `var_window` returns, positive
+    /// loss fraction.
     pub cvar_95: Arc<Gauge>,
     /// `zigquant_alerts_total{level}`: risk alerts raised.
     pub alerts_total: Labelled<AlertLabels, Counter>,
@@ -293,11 +299,17 @@ impl Catalogue {
         ))?;
         let var_95 = r.gauge(
             "zigquant_var_95",
-            &format!("Portfolio historical value at risk at 95%, {RISK_HELP_TAIL}"),
+            &format!(
+                "Portfolio historical value at risk at 95% over a rolling window of the last {} returns, {RISK_HELP_TAIL}",
+                config.var_window
+            ),
         )?;
         let cvar_95 = r.gauge(
             "zigquant_cvar_95",
-            &format!("Portfolio conditional VaR (expected shortfall) at 95%, {RISK_HELP_TAIL}"),
+            &format!(
+                "Portfolio conditional VaR (expected shortfall) at 95% over a rolling window of the last {} returns, {RISK_HELP_TAIL}",
+                config.var_window
+            ),
         )?;
         let alerts_total = typed(r.counter_family(
             "zigquant_alerts_total",
