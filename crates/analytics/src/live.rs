@@ -97,7 +97,7 @@ impl ReturnStats {
 pub struct EquityCurve {
     running: RunningStats,
     last: Option<f64>,
-    points: u64,
+    points: usize,
 }
 
 impl EquityCurve {
@@ -129,7 +129,7 @@ impl EquityCurve {
     }
 
     /// Number of equity points pushed (including the base point).
-    pub fn points(&self) -> u64 {
+    pub fn points(&self) -> usize {
         self.points
     }
 
@@ -168,7 +168,7 @@ impl EquityCurve {
         self.running.checkpoint().encode(w);
         w.bool(self.last.is_some());
         w.f64(self.last.unwrap_or(f64::NAN));
-        w.u64(self.points);
+        w.u64(self.points as u64);
     }
 
     /// Reads a curve written by [`EquityCurve::encode`]: it continues bit-identically.
@@ -179,7 +179,10 @@ impl EquityCurve {
         Ok(Self {
             running,
             last: has_last.then_some(last),
-            points: r.u64()?,
+            points: usize::try_from(r.u64()?).map_err(|_| StateError::Invalid {
+                field: "points",
+                why: "too large",
+            })?,
         })
     }
 }
@@ -238,7 +241,7 @@ impl EquityStats {
     }
 
     /// Number of equity points pushed (including the base point).
-    pub fn points(&self) -> u64 {
+    pub fn points(&self) -> usize {
         self.curve.points()
     }
 
