@@ -105,7 +105,7 @@ pub fn catalogue_for(config: &Config) -> Result<Catalogue, zigquant_metrics::Met
         market_data_delay_buckets: config.metrics.market_data_delay_buckets.clone(),
         version: env!("CARGO_PKG_VERSION").to_string(),
         native_histograms: config.native_histograms(),
-        ..CatalogueConfig::default()
+        var_window: config.engine.risk.var_window,
     })
 }
 

@@ -467,6 +467,8 @@ pub struct RiskConfig {
     pub reject_window: usize,
     /// An exchange down this long (wall seconds) raises a critical alert (warning at once).
     pub disconnect_critical_secs: f64,
+    /// VaR/CVaR cover the last this many portfolio returns (one per bar), docs/statistics.md §8.
+    pub var_window: usize,
 }
 
 impl Default for RiskConfig {
@@ -491,6 +493,9 @@ pub enum SyncMode {
 pub struct JournalConfig {
     /// SQLite `synchronous` pragma.
     pub synchronous: SyncMode,
+    /// Equity samples older than this many days of market time are thinned to each hour's
+    /// lowest and highest sample (0 = keep all).
+    pub equity_retention_days: f64,
 }
 
 impl Default for JournalConfig {

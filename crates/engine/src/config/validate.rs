@@ -241,6 +241,21 @@ impl EngineConfig {
             "engine.risk.disconnect_critical_secs",
             r.disconnect_critical_secs,
         )?;
+        if r.var_window == 0 || r.var_window > 10_000_000 {
+            return Err(err("engine.risk.var_window", "must be 1-10000000 returns"));
+        }
+        let days = self.journal.equity_retention_days;
+        non_negative("engine.journal.equity_retention_days", days)?;
+        let window_days = r.var_window as f64 * self.feed.bar_interval_secs / 86_400.0;
+        if days > 0.0 && days < window_days {
+            return Err(err(
+                "engine.journal.equity_retention_days",
+                format!(
+                    "must cover engine.risk.var_window ({} bars = {window_days:.2} days of market time), or be 0 (keep every sample)",
+                    r.var_window
+                ),
+            ));
+        }
         Ok(())
     }
 }

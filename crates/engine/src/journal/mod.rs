@@ -20,12 +20,15 @@ use crate::config::SyncMode;
 use crate::domain::orders::{Order, OrderStatus};
 
 mod audit;
+mod checkpoint;
 mod listing;
 mod read;
 mod reader;
+mod retention;
 mod rows;
 mod write;
 
+pub use checkpoint::Checkpoint;
 pub use reader::JournalReader;
 use rows::bad_value;
 
@@ -194,6 +197,8 @@ pub struct Journal {
     /// Count changes of the open transaction: applied at commit, dropped at rollback.
     pending_orders: Vec<((OrderStatus, String, String), i64)>,
     pending_fills: u64,
+    /// History rows returned to a restore (see [`Journal::rows_read`]).
+    rows_read: std::cell::Cell<u64>,
 }
 
 impl std::fmt::Debug for Journal {
@@ -232,7 +237,11 @@ impl Journal {
             conn.busy_timeout(std::time::Duration::from_secs(5))?;
             // One statement per listing filter combination besides the writes.
             conn.set_prepared_statement_cache_capacity(32);
+            // Pages freed by equity retention go back to the file system (takes effect on a
+            // new file; an older file keeps reusing its free pages, which also stops growth).
+            conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
             conn.execute_batch(SCHEMA)?;
+            conn.execute_batch(checkpoint::CHECKPOINT_SCHEMA)?;
             Ok(conn)
         };
         let conn = setup().map_err(|e| JournalError::open(path, e))?;
@@ -242,6 +251,7 @@ impl Journal {
             counts: Arc::default(),
             pending_orders: Vec::new(),
             pending_fills: 0,
+            rows_read: std::cell::Cell::new(0),
         };
         journal.recount().map_err(|e| match e {
             JournalError::Sql(e) => JournalError::open(path, e),

@@ -26,7 +26,9 @@ impl Journal {
     pub fn all_fills(&self) -> Result<Vec<TradeInfo>, JournalError> {
         let mut st = self.conn.prepare("SELECT * FROM fills ORDER BY id")?;
         let rows = st.query_map([], fill_from_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let v: Vec<TradeInfo> = rows.collect::<Result<_, _>>()?;
+        self.count_rows(v.len() as u64);
+        Ok(v)
     }
     /// Every equity sample `(scope, equity)`, in the order they were taken.
     pub fn all_equity(&self) -> Result<Vec<(String, f64)>, JournalError> {
@@ -34,7 +36,9 @@ impl Journal {
             .conn
             .prepare("SELECT scope, equity FROM equity ORDER BY seq")?;
         let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let v: Vec<(String, f64)> = rows.collect::<Result<_, _>>()?;
+        self.count_rows(v.len() as u64);
+        Ok(v)
     }
     /// The last bar of each pair with its index.
     pub fn last_bars(&self) -> Result<Vec<(String, u64, Bar)>, JournalError> {
@@ -77,6 +81,7 @@ impl Journal {
         })?;
         let mut v: Vec<Bar> = rows.collect::<Result<_, _>>()?;
         v.reverse();
+        self.count_rows(v.len() as u64);
         Ok(v)
     }
     /// Orders still open (to resume after a restart), with their fills.

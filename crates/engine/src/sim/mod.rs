@@ -15,6 +15,7 @@ mod pushed;
 mod queue;
 mod restore;
 mod tick;
+mod upkeep;
 mod views;
 
 use std::collections::BTreeMap;

@@ -4,6 +4,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use zigquant_analytics::live::EquityStats;
+use zigquant_analytics::rolling::RollingVar;
+
 use super::{Ev, EventQueue, Logic, PairState, Simulation, Slot, Totals};
 use crate::config::{EngineConfig, MANUAL_STRATEGY};
 use crate::domain::ids::PairId;
@@ -13,6 +16,7 @@ use crate::journal::{Journal, JournalError, PORTFOLIO_SCOPE};
 use crate::market::feed::Feed;
 use crate::report::events::{EngineEvent, EventSink};
 use crate::risk::RiskMonitor;
+use crate::state::checkpoint::{self, CHECKPOINT_VERSION};
 use crate::state::portfolio::{Account, Portfolio};
 use crate::strategy::reconcile::Execution;
 use crate::strategy::{registry, Ctx, NoiseTrader};
@@ -78,25 +82,14 @@ impl Simulation {
             x.link.go_down(cfg.feed.start_time_ms, i64::MAX);
         }
         let names: Vec<String> = slots.iter().map(|s| s.name.clone()).collect();
-        let mut portfolio = Portfolio::new(&names, cfg.initial_cash, cfg.periods_per_year);
-
-        // Replay fills and equity samples: every position and statistic as it was.
+        let mut portfolio = Portfolio::new(
+            &names,
+            cfg.initial_cash,
+            cfg.periods_per_year,
+            cfg.risk.var_window,
+        );
         let mut totals = Totals::default();
-        for f in journal.all_fills()? {
-            let acct = portfolio
-                .accounts
-                .entry(f.strategy.clone())
-                .or_insert_with(|| Account::new(cfg.initial_cash, cfg.periods_per_year));
-            acct.apply_fill(&f.pair, f.side, f.qty, f.price, f.fee, f.time_ms);
-            totals.trades += 1;
-        }
-        for (scope, equity) in journal.all_equity()? {
-            if scope == PORTFOLIO_SCOPE {
-                portfolio.equity_stats.push(equity);
-            } else if let Some(a) = portfolio.accounts.get_mut(&scope) {
-                a.equity_stats.push(equity);
-            }
-        }
+        restore_accounts(&cfg, &journal, &mut portfolio, &mut totals)?;
         let mut tick = 0;
         for (pair, idx, bar) in journal.last_bars()? {
             if let Some(p) = pairs.iter_mut().find(|p| p.id.as_str() == pair) {
@@ -232,6 +225,69 @@ impl Simulation {
         );
         Ok(sim)
     }
+}
+
+/// Every account and statistic as it was: from the checkpoint plus the fills and equity
+/// samples journaled after it (a bounded read), or, for a journal without a usable checkpoint,
+/// by replaying the whole history. The VaR window is rebuilt from the last `var_window + 1`
+/// portfolio samples either way, so its returns are the very ones the live window held.
+fn restore_accounts(
+    cfg: &EngineConfig,
+    journal: &Journal,
+    portfolio: &mut Portfolio,
+    totals: &mut Totals,
+) -> Result<(), JournalError> {
+    let window = cfg.risk.var_window;
+    let mut from = None;
+    if let Some(c) = journal.read_checkpoint()? {
+        if c.version != CHECKPOINT_VERSION {
+            tracing::warn!(
+                version = c.version,
+                "journal checkpoint has another version; replaying the whole journal"
+            );
+        } else {
+            match checkpoint::decode_into(&c.state, portfolio, window) {
+                Ok(r) => {
+                    totals.trades = r.fills;
+                    from = Some((c.last_fill_id, c.last_equity_seq));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "journal checkpoint unreadable; replaying the whole journal");
+                    let names: Vec<String> = portfolio.accounts.keys().cloned().collect();
+                    *portfolio =
+                        Portfolio::new(&names, cfg.initial_cash, cfg.periods_per_year, window);
+                }
+            }
+        }
+    }
+    let (fills, equity) = match from {
+        Some((fill_id, seq)) => (journal.fills_after(fill_id)?, journal.equity_after(seq)?),
+        None => (journal.all_fills()?, journal.all_equity()?),
+    };
+    for f in fills {
+        let acct = portfolio
+            .accounts
+            .entry(f.strategy.clone())
+            .or_insert_with(|| Account::new(cfg.initial_cash, cfg.periods_per_year));
+        acct.apply_fill(&f.pair, f.side, f.qty, f.price, f.fee, f.time_ms);
+        totals.trades += 1;
+    }
+    for (scope, equity) in equity {
+        if scope == PORTFOLIO_SCOPE {
+            portfolio.equity_stats.push(equity);
+        } else if let Some(a) = portfolio.accounts.get_mut(&scope) {
+            a.equity_stats.push(equity);
+        }
+    }
+    if from.is_some() {
+        let mut tail = RollingVar::new(window);
+        for pair in journal.recent_portfolio_equity(window + 1)?.windows(2) {
+            tail.push(pair[1] / pair[0] - 1.0);
+        }
+        let curve = portfolio.equity_stats.curve().clone();
+        portfolio.equity_stats = EquityStats::from_parts(curve, tail);
+    }
+    Ok(())
 }
 
 /// One slot per configured strategy (via the registry), the noise trader, and `manual`; run

@@ -71,6 +71,7 @@ impl Simulation {
         if self.sampled_period.is_none_or(|last| period > last) {
             self.sampled_period = Some(period);
             self.sample_equity(k)?;
+            self.journal_upkeep(k)?;
         }
         self.check_risk()?;
         self.push_gauges(true);

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use zigquant_analytics::live::EquityStats;
+use zigquant_analytics::live::{EquityCurve, EquityStats};
 use zigquant_analytics::trades::{ClosedTrade, FifoBook, Fill, TradeStats};
 
 use crate::domain::orders::OrderSide;
@@ -23,8 +23,9 @@ pub struct Account {
     pub realized_by_pair: BTreeMap<String, f64>,
     /// Closed round-trip statistics.
     pub trades: TradeStats,
-    /// Mark-to-market equity sampled once per bar (docs/statistics.md §9).
-    pub equity_stats: EquityStats,
+    /// Mark-to-market equity sampled once per bar (docs/statistics.md §9): whole-history
+    /// Sharpe and Calmar in constant memory (a strategy has no VaR gauge, so no VaR window).
+    pub equity_stats: EquityCurve,
     /// All fees paid.
     pub fees_paid: f64,
 }
@@ -38,7 +39,7 @@ impl Account {
             books: BTreeMap::new(),
             realized_by_pair: BTreeMap::new(),
             trades: TradeStats::default(),
-            equity_stats: EquityStats::new(periods_per_year),
+            equity_stats: EquityCurve::new(periods_per_year),
             fees_paid: 0.0,
         }
     }
@@ -114,20 +115,27 @@ pub struct Portfolio {
     pub accounts: BTreeMap<String, Account>,
     /// Last prices per (venue, pair).
     pub marks: Marks,
-    /// Portfolio mark-to-market equity sampled once per bar tick.
+    /// Portfolio mark-to-market equity sampled once per bar tick: whole-history statistics
+    /// plus VaR/CVaR over the last `var_window` returns.
     pub equity_stats: EquityStats,
 }
 
 impl Portfolio {
-    /// One account per strategy name, each with `initial_cash`.
-    pub fn new(strategies: &[String], initial_cash: f64, periods_per_year: f64) -> Self {
+    /// One account per strategy name, each with `initial_cash`; VaR/CVaR cover the last
+    /// `var_window` portfolio returns.
+    pub fn new(
+        strategies: &[String],
+        initial_cash: f64,
+        periods_per_year: f64,
+        var_window: usize,
+    ) -> Self {
         Self {
             accounts: strategies
                 .iter()
                 .map(|s| (s.clone(), Account::new(initial_cash, periods_per_year)))
                 .collect(),
             marks: Marks::default(),
-            equity_stats: EquityStats::new(periods_per_year),
+            equity_stats: EquityStats::with_var_window(periods_per_year, var_window),
         }
     }
 
