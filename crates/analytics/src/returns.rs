@@ -91,30 +91,43 @@ pub fn max_drawdown_trade_equity(initial_capital: f64, realized_pnls: &[f64]) ->
 /// default, Hyndman–Fan type 7), negated to a positive loss fraction (§4). Not clamped: a tail
 /// of gains gives a negative value. `n == 0` → NaN.
 pub fn var_95(returns: &[f64]) -> f64 {
-    let s = sorted_finite(returns);
-    let n = s.len();
+    let mut x = finite(returns);
+    let n = x.len();
     if n == 0 {
         return f64::NAN;
     }
+    // Selection, not a sort: `s_lo` in place, and `s_{lo+1}` is the smallest value after it
+    // (the same order statistics a `total_cmp` sort gives, in O(n)).
     let (lo, _) = var_index(n);
-    var_from(s[lo], s.get(lo + 1).copied(), n)
+    let (_, s_lo, above) = x.select_nth_unstable_by(lo, f64::total_cmp);
+    let s_lo = *s_lo;
+    let s_next = above.iter().copied().min_by(f64::total_cmp);
+    var_from(s_lo, s_next, n)
 }
 
 /// Historical CVaR / expected shortfall 95 %: the mean of exactly the `k + 1` smallest returns,
 /// `k = trunc((n - 1) * 0.05)` (empyrical's definition, ties not widened), negated (§5).
 /// `n == 0` → NaN. Always `≥ var_95`.
 pub fn cvar_95(returns: &[f64]) -> f64 {
-    let s = sorted_finite(returns);
-    let n = s.len();
+    let mut x = finite(returns);
+    let n = x.len();
     if n == 0 {
         return f64::NAN;
     }
+    // The k + 1 smallest in any order (the exact sum does not depend on it), by selection.
     let k = cvar_k(n);
+    let (below, s_k, _) = x.select_nth_unstable_by(k, f64::total_cmp);
+    let s_k = *s_k;
     let mut sum = ExactSum::default();
-    for v in &s[..=k] {
+    sum.add(s_k);
+    let mut s_0 = s_k;
+    for v in below.iter() {
         sum.add(*v);
+        if v.total_cmp(&s_0).is_lt() {
+            s_0 = *v;
+        }
     }
-    cvar_from(sum.value(), k, s[0], s[k])
+    cvar_from(sum.value(), k, s_0, s_k)
 }
 
 // ---- shared kernels: the batch functions above and `live` both finish through these ----
@@ -122,13 +135,6 @@ pub fn cvar_95(returns: &[f64]) -> f64 {
 /// The finite values of `xs`, in input order (§0).
 fn finite(xs: &[f64]) -> Vec<f64> {
     xs.iter().copied().filter(|v| v.is_finite()).collect()
-}
-
-/// The finite values of `xs`, sorted ascending.
-fn sorted_finite(xs: &[f64]) -> Vec<f64> {
-    let mut s = finite(xs);
-    s.sort_unstable_by(f64::total_cmp);
-    s
 }
 
 fn min_max(x: &[f64]) -> (f64, f64) {
