@@ -5,6 +5,8 @@
 //! remain. `max_drawdown`, `var_95` and `cvar_95` use the *exported* sign convention: positive
 //! loss fractions, and a zero result is `0.0`, never `-0.0`. Undefined results are NaN.
 
+use std::borrow::Cow;
+
 use crate::exact_sum::ExactSum;
 
 /// The quantile cut of VaR/CVaR (95 % confidence, the 5 % left tail).
@@ -31,7 +33,7 @@ pub fn sharpe(returns: &[f64], periods_per_year: f64) -> f64 {
     }
     let (min, max) = min_max(&x);
     let mut sum = ExactSum::default();
-    for v in &x {
+    for v in x.iter() {
         sum.add(*v);
     }
     let mean = mean_from(sum.value(), n, min, max);
@@ -60,7 +62,7 @@ pub fn max_drawdown(returns: &[f64]) -> f64 {
         return f64::NAN;
     }
     let mut dd = Drawdown::new(1.0);
-    for v in &x {
+    for v in x.iter() {
         dd.push_return(*v);
     }
     dd.gauge()
@@ -80,7 +82,7 @@ pub fn max_drawdown_trade_equity(initial_capital: f64, realized_pnls: &[f64]) ->
     }
     let mut dd = Drawdown::new(initial_capital);
     let mut equity = initial_capital;
-    for p in &pnls {
+    for p in pnls.iter() {
         equity += p;
         dd.push_equity(equity);
     }
@@ -91,33 +93,32 @@ pub fn max_drawdown_trade_equity(initial_capital: f64, realized_pnls: &[f64]) ->
 /// default, Hyndman–Fan type 7), negated to a positive loss fraction (§4). Not clamped: a tail
 /// of gains gives a negative value. `n == 0` → NaN.
 pub fn var_95(returns: &[f64]) -> f64 {
-    let mut x = finite(returns);
-    let n = x.len();
-    if n == 0 {
-        return f64::NAN;
-    }
-    // Selection, not a sort: `s_lo` in place, and `s_{lo+1}` is the smallest value after it
-    // (the same order statistics a `total_cmp` sort gives, in O(n)).
-    let (lo, _) = var_index(n);
-    let (_, s_lo, above) = x.select_nth_unstable_by(lo, f64::total_cmp);
-    let s_lo = *s_lo;
-    let s_next = above.iter().copied().min_by(f64::total_cmp);
-    var_from(s_lo, s_next, n)
+    tail_95(returns).0
 }
 
 /// Historical CVaR / expected shortfall 95 %: the mean of exactly the `k + 1` smallest returns,
 /// `k = trunc((n - 1) * 0.05)` (empyrical's definition, ties not widened), negated (§5).
 /// `n == 0` → NaN. Always `≥ var_95`.
 pub fn cvar_95(returns: &[f64]) -> f64 {
-    let mut x = finite(returns);
+    tail_95(returns).1
+}
+
+/// `(var_95, cvar_95)` from one selection (a report that needs both pays for one copy and one
+/// O(n) pass, not two sorts). The VaR position `lo = floor((n - 1) · 0.05)` and the CVaR cut
+/// `k = trunc((n - 1) · 0.05)` are the same index: selecting it puts `s_lo = s_k` in place, the
+/// `k` smaller values before it (their exact sum does not depend on order), and `s_{lo+1}` is
+/// the smallest value after it.
+pub fn tail_95(returns: &[f64]) -> (f64, f64) {
+    let mut x = finite(returns).into_owned();
     let n = x.len();
     if n == 0 {
-        return f64::NAN;
+        return (f64::NAN, f64::NAN);
     }
-    // The k + 1 smallest in any order (the exact sum does not depend on it), by selection.
     let k = cvar_k(n);
-    let (below, s_k, _) = x.select_nth_unstable_by(k, f64::total_cmp);
+    debug_assert_eq!(k, var_index(n).0);
+    let (below, s_k, above) = x.select_nth_unstable_by(k, f64::total_cmp);
     let s_k = *s_k;
+    let var = var_from(s_k, above.iter().copied().min_by(f64::total_cmp), n);
     let mut sum = ExactSum::default();
     sum.add(s_k);
     let mut s_0 = s_k;
@@ -127,14 +128,19 @@ pub fn cvar_95(returns: &[f64]) -> f64 {
             s_0 = *v;
         }
     }
-    cvar_from(sum.value(), k, s_0, s_k)
+    (var, cvar_from(sum.value(), k, s_0, s_k))
 }
 
 // ---- shared kernels: the batch functions above and `live` both finish through these ----
 
-/// The finite values of `xs`, in input order (§0).
-fn finite(xs: &[f64]) -> Vec<f64> {
-    xs.iter().copied().filter(|v| v.is_finite()).collect()
+/// The finite values of `xs`, in input order (§0): `xs` itself when all are finite (the usual
+/// case: no copy of a million returns per statistic).
+fn finite(xs: &[f64]) -> Cow<'_, [f64]> {
+    if xs.iter().all(|v| v.is_finite()) {
+        Cow::Borrowed(xs)
+    } else {
+        Cow::Owned(xs.iter().copied().filter(|v| v.is_finite()).collect())
+    }
 }
 
 fn min_max(x: &[f64]) -> (f64, f64) {

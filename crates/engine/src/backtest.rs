@@ -216,6 +216,7 @@ pub fn run_with_progress(
     let r = returns::simple_returns(&equity);
     let p = config.periods_per_year;
     let pnls: Vec<f64> = closed.iter().map(|t| t.realized_pnl).collect();
+    let (var_95, cvar_95) = returns::tail_95(&r);
     let report_stats = BacktestStats {
         closed_trades: stats.closed(),
         wins: stats.wins(),
@@ -229,8 +230,8 @@ pub fn run_with_progress(
         cagr: returns::cagr(&r, p),
         calmar: returns::calmar(&r, p),
         max_drawdown: returns::max_drawdown(&r),
-        var_95: returns::var_95(&r),
-        cvar_95: returns::cvar_95(&r),
+        var_95,
+        cvar_95,
         max_drawdown_closed_trades: returns::max_drawdown_trade_equity(config.cash, &pnls),
     };
     let trades = closed

@@ -8,11 +8,11 @@
 //! (or with a `T`), optionally followed by `Z` or a `±HH:MM` offset, or integer Unix seconds or
 //! milliseconds. Every error names the 1-based line it is about.
 
-use std::fs::File;
-use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use thiserror::Error;
+
+pub use super::csv_bars::{load_csv, load_csv_with_progress, parse_csv};
 
 /// One OHLCV bar. `time_ms` is the bar's open time in Unix milliseconds (UTC).
 #[derive(Clone, Debug, PartialEq)]
@@ -37,8 +37,58 @@ pub struct Bar {
 pub struct BarSeries {
     /// The bars, in strictly increasing time order.
     pub bars: Vec<Bar>,
-    /// `labels[i]` is the time text of `bars[i]` as written in the file.
-    pub labels: Vec<String>,
+    /// `labels.get(i)` is the time text of `bars[i]` as written in the file.
+    pub labels: TimeLabels,
+}
+
+/// The time texts of a series' bars as written in the file, kept in one buffer (a million bars
+/// are one allocation, not a million).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TimeLabels {
+    text: String,
+    /// `text[ends[i - 1]..ends[i]]` is label `i`.
+    ends: Vec<usize>,
+}
+
+impl TimeLabels {
+    /// Appends a label.
+    pub fn push(&mut self, label: &str) {
+        self.text.push_str(label);
+        self.ends.push(self.text.len());
+    }
+
+    /// Label `i`, if there is one.
+    pub fn get(&self, i: usize) -> Option<&str> {
+        let end = *self.ends.get(i)?;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        self.text.get(start..end)
+    }
+
+    /// The last label.
+    pub fn last(&self) -> Option<&str> {
+        self.get(self.ends.len().checked_sub(1)?)
+    }
+
+    /// Number of labels.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The labels in order.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        (0..self.len()).filter_map(|i| self.get(i))
+    }
+}
+
+impl<const N: usize> PartialEq<[&str; N]> for TimeLabels {
+    fn eq(&self, other: &[&str; N]) -> bool {
+        self.len() == N && self.iter().zip(other).all(|(a, b)| a == *b)
+    }
 }
 
 impl BarSeries {
@@ -58,7 +108,7 @@ impl BarSeries {
             .bars
             .binary_search_by_key(&time_ms, |b| b.time_ms)
             .ok()?;
-        self.labels.get(i).map(String::as_str)
+        self.labels.get(i)
     }
 }
 
@@ -136,196 +186,6 @@ pub enum CsvError {
         /// 1-based line where data was expected.
         line: usize,
     },
-}
-
-/// Loads a bar CSV file (see the module docs for the format).
-pub fn load_csv(path: &Path) -> Result<BarSeries, CsvError> {
-    load_csv_with_progress(path, &mut |_, _| {})
-}
-
-/// Like [`load_csv`], calling `progress(bytes_read, total_bytes)` as the file is read, so a
-/// command line can show progress on large files.
-pub fn load_csv_with_progress(
-    path: &Path,
-    progress: &mut dyn FnMut(u64, u64),
-) -> Result<BarSeries, CsvError> {
-    let io = |source| CsvError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut file = File::open(path).map_err(io)?;
-    let total = file.metadata().map_err(io)?.len();
-    let mut bytes = Vec::with_capacity(usize::try_from(total).unwrap_or(0));
-    let mut chunk = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut chunk).map_err(io)?;
-        if n == 0 {
-            break;
-        }
-        bytes.extend_from_slice(&chunk[..n]);
-        progress(bytes.len() as u64, total.max(bytes.len() as u64));
-    }
-    let text = String::from_utf8(bytes).map_err(|e| {
-        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-        CsvError::NotUtf8 {
-            line: 1 + valid.iter().filter(|b| **b == b'\n').count(),
-        }
-    })?;
-    parse_csv(&text)
-}
-
-/// The column positions the header names.
-struct Columns {
-    count: usize,
-    open: usize,
-    high: usize,
-    low: usize,
-    close: usize,
-    volume: Option<usize>,
-}
-
-/// Parses bar CSV text (see the module docs for the format). Blank lines are skipped.
-pub fn parse_csv(text: &str) -> Result<BarSeries, CsvError> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .map(|(i, l)| (i + 1, l.trim_end_matches('\r')))
-        .filter(|(_, l)| !l.trim().is_empty());
-    let Some((header_line, header)) = lines.next() else {
-        return Err(CsvError::Header {
-            line: 1,
-            message:
-                "the file is empty; expected a header row such as date,open,high,low,close,volume"
-                    .into(),
-        });
-    };
-    let cols = parse_header(header_line, header)?;
-    let mut series = BarSeries::default();
-    let mut last_line = header_line;
-    for (line, row) in lines {
-        last_line = line;
-        let fields: Vec<&str> = row.split(',').map(clean).collect();
-        if fields.len() != cols.count {
-            return Err(CsvError::FieldCount {
-                line,
-                expected: cols.count,
-                found: fields.len(),
-            });
-        }
-        let label = fields[0];
-        let time_ms = parse_time(label).map_err(|reason| CsvError::Time {
-            line,
-            value: label.to_string(),
-            reason,
-        })?;
-        if let (Some(prev), Some(prev_label)) = (series.bars.last(), series.labels.last()) {
-            if time_ms <= prev.time_ms {
-                return Err(CsvError::NotIncreasing {
-                    line,
-                    value: label.to_string(),
-                    previous: prev_label.clone(),
-                });
-            }
-        }
-        let price = |idx: usize, column: &'static str| parse_number(line, column, fields[idx]);
-        let volume = match cols.volume {
-            Some(idx) => {
-                let v = parse_number(line, "volume", fields[idx])?;
-                if v < 0.0 {
-                    return Err(CsvError::Number {
-                        line,
-                        column: "volume",
-                        value: fields[idx].to_string(),
-                        reason: "volume is negative",
-                    });
-                }
-                v
-            }
-            None => 0.0,
-        };
-        series.bars.push(Bar {
-            time_ms,
-            open: price(cols.open, "open")?,
-            high: price(cols.high, "high")?,
-            low: price(cols.low, "low")?,
-            close: price(cols.close, "close")?,
-            volume,
-        });
-        series.labels.push(label.to_string());
-    }
-    if series.is_empty() {
-        return Err(CsvError::NoRows {
-            line: last_line + 1,
-        });
-    }
-    Ok(series)
-}
-
-/// Trims spaces and one pair of surrounding double quotes.
-fn clean(field: &str) -> &str {
-    let f = field.trim();
-    f.strip_prefix('"')
-        .and_then(|f| f.strip_suffix('"'))
-        .map_or(f, str::trim)
-}
-
-fn parse_header(line: usize, header: &str) -> Result<Columns, CsvError> {
-    let names: Vec<String> = header
-        .split(',')
-        .map(|f| clean(f).to_ascii_lowercase())
-        .collect();
-    let err = |message: String| CsvError::Header { line, message };
-    if !matches!(
-        names[0].as_str(),
-        "" | "date" | "time" | "timestamp" | "datetime"
-    ) {
-        return Err(err(format!(
-            "the first column must be the bar time (date, time, timestamp, datetime or empty), found {:?}",
-            names[0]
-        )));
-    }
-    let find = |want: &str| -> Result<Option<usize>, CsvError> {
-        let mut hits = names
-            .iter()
-            .enumerate()
-            .skip(1)
-            .filter(|(_, n)| n.as_str() == want);
-        let first = hits.next().map(|(i, _)| i);
-        if hits.next().is_some() {
-            return Err(err(format!("column {want:?} appears more than once")));
-        }
-        Ok(first)
-    };
-    let need = |want: &str| -> Result<usize, CsvError> {
-        find(want)?.ok_or_else(|| {
-            err(format!(
-                "missing column {want:?} (need open, high, low, close; volume is optional)"
-            ))
-        })
-    };
-    Ok(Columns {
-        count: names.len(),
-        open: need("open")?,
-        high: need("high")?,
-        low: need("low")?,
-        close: need("close")?,
-        volume: find("volume")?,
-    })
-}
-
-fn parse_number(line: usize, column: &'static str, value: &str) -> Result<f64, CsvError> {
-    let bad = |reason| CsvError::Number {
-        line,
-        column,
-        value: value.to_string(),
-        reason,
-    };
-    let v: f64 = value.parse().map_err(|_| bad("not a number"))?;
-    if !v.is_finite() {
-        return Err(bad("not a finite number"));
-    }
-    Ok(v)
 }
 
 /// Integer Unix times at or above this are milliseconds (10^11 s is the year 5138; 10^11 ms is

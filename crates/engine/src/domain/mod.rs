@@ -4,6 +4,7 @@
 pub mod alerts;
 pub mod audit;
 pub mod bars;
+mod csv_bars;
 pub mod float;
 pub mod ids;
 pub mod orders;
