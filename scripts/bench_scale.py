@@ -73,6 +73,7 @@ def start(binary, data, config, port):
 
 
 def stop(proc):
+    """SIGTERM: a clean stop (the WAL is checkpointed), so each restart opens a settled file."""
     proc.send_signal(signal.SIGTERM)
     try:
         proc.wait(timeout=60)
@@ -98,8 +99,9 @@ def main():
         f.write(f"[engine.feed]\npacing = false\nmax_bars = {step}\n")
     ready_cfg = os.path.join(work, "ready.toml")
     with open(ready_cfg, "w") as f:
-        # A bar every 0.25 ms of wall time: /ready waits for the restore, not for a bar.
-        f.write("[engine.feed]\nclock_speed = 240000.0\nmax_bars = 1\n")
+        # A bar every 5 ms of wall time: /ready (which needs a first bar) waits for the
+        # restore, hardly for a bar; the few bars run until the stop join the history.
+        f.write("[engine.feed]\nclock_speed = 12000.0\n")
     print(f"# bench-scale: bin={binary} step={step} ticks x {segments} (2 pairs) "
           f"cpus={os.cpu_count()} load={os.getloadavg()[0]:.2f} "
           f"date={time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}")
@@ -112,9 +114,11 @@ def main():
             port = free_port()
             t0 = time.monotonic()
             proc = start(binary, data, ready_cfg, port)
+            deadline = time.monotonic() + 120
             while get(port, "/ready")[0] != 200:
-                if proc.poll() is not None:
-                    sys.exit(f"zigquant exited: see {data}/log")
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    proc.kill()
+                    sys.exit(f"zigquant never became ready: see {data}/log")
                 time.sleep(0.002)
             restart_ms = (time.monotonic() - t0) * 1000
             rss = rss_mb(proc.pid)
@@ -133,10 +137,14 @@ def main():
             t0 = time.monotonic()
             base = samples(port)
             target = (before or 0) + step
+            deadline = time.monotonic() + 3600
             while True:
                 n = samples(port)
                 if n is not None and n >= target:
                     break
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    proc.kill()
+                    sys.exit(f"the flat-out run stopped at {n} of {target} samples: see {data}/log")
                 time.sleep(0.05)
             secs = time.monotonic() - t0
             stop(proc)

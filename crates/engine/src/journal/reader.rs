@@ -46,6 +46,8 @@ fn open_read_only(path: &Path) -> rusqlite::Result<Connection> {
     )?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     conn.set_prepared_statement_cache_capacity(32);
+    // Listings read a page at a time: a small page cache (see `super::PAGE_CACHE_KIB`).
+    conn.pragma_update(None, "cache_size", -super::PAGE_CACHE_KIB)?;
     Ok(conn)
 }
 
