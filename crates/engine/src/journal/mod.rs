@@ -21,6 +21,7 @@ use crate::domain::orders::{Order, OrderStatus};
 
 mod audit;
 mod checkpoint;
+mod counters;
 mod listing;
 mod read;
 mod reader;
@@ -30,7 +31,6 @@ mod write;
 
 pub use checkpoint::Checkpoint;
 pub use reader::JournalReader;
-use rows::bad_value;
 
 /// SQLite page cache per connection, KiB. The journal is append-mostly (new rows go to the
 /// right edge of each B-tree) and restarts read a bounded tail, so a small cache costs little
@@ -249,6 +249,7 @@ impl Journal {
             conn.pragma_update(None, "cache_size", -PAGE_CACHE_KIB)?;
             conn.execute_batch(SCHEMA)?;
             conn.execute_batch(checkpoint::CHECKPOINT_SCHEMA)?;
+            conn.execute_batch(counters::COUNTERS_SCHEMA)?;
             Ok(conn)
         };
         let conn = setup().map_err(|e| JournalError::open(path, e))?;
@@ -268,25 +269,9 @@ impl Journal {
     }
     /// Counts the orders and fills once (at open, and after a rolled-back transaction).
     fn recount(&mut self) -> Result<(), JournalError> {
-        let mut counts = OrderCounts::new();
-        let mut st = self.conn.prepare(
-            "SELECT status, strategy, pair, COUNT(*) FROM orders GROUP BY status, strategy, pair",
-        )?;
-        let mut rows = st.query([])?;
-        while let Some(r) = rows.next()? {
-            let s: String = r.get(0)?;
-            let s = OrderStatus::parse(&s).ok_or_else(|| bad_value("status", &s))?;
-            counts.insert((s, r.get(1)?, r.get(2)?), r.get::<_, i64>(3)?.max(0) as u64);
-        }
-        drop(rows);
-        drop(st);
-        let fills: i64 = self
-            .conn
-            .query_row("SELECT COUNT(*) FROM fills", [], |r| r.get(0))?;
-        *lock(&self.counts) = Counts {
-            orders: counts,
-            fills: fills.max(0) as u64,
-        };
+        counters::ensure(&self.conn)?;
+        let (orders, fills) = counters::read_counts(&self.conn)?;
+        *lock(&self.counts) = Counts { orders, fills };
         self.pending_orders.clear();
         self.pending_fills = 0;
         Ok(())
@@ -339,6 +324,7 @@ impl Journal {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::alerts::AlertLevel;
     use crate::domain::orders::{OrderFilter, OrderKind, OrderSide};
     use rusqlite::params;
 
@@ -466,6 +452,38 @@ mod tests {
             assert_eq!(j.trades(0, 5).unwrap().total, 15);
             assert_eq!(j.fill_count(), 15);
         }
+    }
+
+    #[test]
+    fn a_journal_without_counters_is_counted_once_at_open_to_the_same_totals() {
+        let dir = Dir::new("counters");
+        let path = dir.0.join("j.sqlite");
+        let mut j = Journal::open(&path, SyncMode::Normal).unwrap();
+        for id in 1..=12u64 {
+            j.begin().unwrap();
+            j.upsert_order(&order(id, "a", "P", OrderStatus::Open))
+                .unwrap();
+            let done = if id % 3 == 0 {
+                OrderStatus::Rejected
+            } else {
+                OrderStatus::Filled
+            };
+            j.upsert_order(&order(id, "a", "P", done)).unwrap();
+            if done == OrderStatus::Filled {
+                j.insert_fill(id, "a", "P", "x", OrderSide::Sell, 1.0, 1.0, 0.0, 0)
+                    .unwrap();
+            }
+            j.insert_alert(0, AlertLevel::Warning, "w").unwrap();
+            j.commit().unwrap();
+        }
+        let maintained = format!("{:?}", j.totals().unwrap());
+        assert!(maintained.contains("(Filled, 8)") && maintained.contains("(Rejected, 4)"));
+        // An older journal: no counters table content; opening counts it from the rows.
+        j.conn.execute_batch("DELETE FROM counters").unwrap();
+        drop(j);
+        let j = Journal::open(&path, SyncMode::Normal).unwrap();
+        assert_eq!(format!("{:?}", j.totals().unwrap()), maintained);
+        assert_eq!(j.fill_count(), 8);
     }
 
     #[test]

@@ -1,16 +1,14 @@
-//! The journal's reads on the write connection: what a restart replays, single orders, and the
-//! lifetime totals counters continue from.
+//! The journal's reads on the write connection: what a restart replays and single orders
+//! (lifetime totals come from `super::counters`).
 
 use std::collections::HashMap;
 
 use rusqlite::{params, OptionalExtension};
 
-use super::rows::{bad_value, fill_from_row, order_from_row};
+use super::rows::{fill_from_row, order_from_row};
 use super::{Journal, JournalError, OrderRecord};
-use crate::domain::alerts::AlertLevel;
 use crate::domain::bars::Bar;
-use crate::domain::orders::{Order, OrderSide, OrderStatus, RejectReason};
-use crate::report::events::RestoredTotals;
+use crate::domain::orders::Order;
 use crate::report::views::TradeInfo;
 
 impl Journal {
@@ -120,67 +118,5 @@ impl Journal {
             }
             None => Ok(None),
         }
-    }
-    /// Lifetime totals for counters: fills per (strategy, pair, side), terminal orders per
-    /// status, alerts per level, rejections per reason.
-    pub fn totals(&self) -> Result<RestoredTotals, JournalError> {
-        let mut t = RestoredTotals::default();
-        let mut st = self.conn.prepare(
-            "SELECT strategy, pair, side, COUNT(*) FROM fills GROUP BY strategy, pair, side \
-             ORDER BY strategy, pair, side",
-        )?;
-        let mut rows = st.query([])?;
-        while let Some(r) = rows.next()? {
-            let side: String = r.get(2)?;
-            let side = OrderSide::parse(&side).ok_or_else(|| bad_value("side", &side))?;
-            t.fills
-                .push((r.get(0)?, r.get(1)?, side, r.get::<_, i64>(3)? as u64));
-        }
-        let mut st = self.conn.prepare(
-            "SELECT status, COUNT(*) FROM orders WHERE status != 'open' GROUP BY status",
-        )?;
-        let mut rows = st.query([])?;
-        let mut by_status = HashMap::new();
-        while let Some(r) = rows.next()? {
-            let s: String = r.get(0)?;
-            let s = OrderStatus::parse(&s).ok_or_else(|| bad_value("status", &s))?;
-            by_status.insert(s, r.get::<_, i64>(1)? as u64);
-        }
-        t.orders = OrderStatus::TERMINAL
-            .iter()
-            .map(|s| (*s, by_status.get(s).copied().unwrap_or(0)))
-            .collect();
-        let mut st = self
-            .conn
-            .prepare("SELECT level, COUNT(*) FROM alerts GROUP BY level")?;
-        let mut rows = st.query([])?;
-        let mut by_level = HashMap::new();
-        while let Some(r) = rows.next()? {
-            let l: String = r.get(0)?;
-            let l = AlertLevel::parse(&l).ok_or_else(|| bad_value("level", &l))?;
-            by_level.insert(l, r.get::<_, i64>(1)? as u64);
-        }
-        t.alerts = AlertLevel::ALL
-            .iter()
-            .map(|l| (*l, by_level.get(l).copied().unwrap_or(0)))
-            .collect();
-        let mut st = self.conn.prepare(
-            "SELECT reason, COUNT(*) FROM orders WHERE status = 'rejected' GROUP BY reason",
-        )?;
-        let mut rows = st.query([])?;
-        let mut by_reason = HashMap::new();
-        while let Some(r) = rows.next()? {
-            let s: Option<String> = r.get(0)?;
-            let reason = s
-                .as_deref()
-                .and_then(RejectReason::parse)
-                .unwrap_or(RejectReason::Other);
-            *by_reason.entry(reason).or_insert(0u64) += r.get::<_, i64>(1)? as u64;
-        }
-        t.rejections = RejectReason::ALL
-            .iter()
-            .map(|r| (*r, by_reason.get(r).copied().unwrap_or(0)))
-            .collect();
-        Ok(t)
     }
 }

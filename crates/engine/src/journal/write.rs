@@ -53,6 +53,7 @@ impl Journal {
                 rec.expire_ms,
             ])?;
         if before != Some(o.status) {
+            self.count_order(before, o.status, &o.strategy, &o.pair, o.reject_reason)?;
             if let Some(b) = before {
                 self.pending_orders
                     .push(((b, o.strategy.clone(), o.pair.clone()), -1));
@@ -93,6 +94,7 @@ impl Journal {
                 fee,
                 time_ms
             ])?;
+        self.count_fill(strategy, pair, side)?;
         self.pending_fills += 1;
         self.settle_counts();
         Ok(self.conn.last_insert_rowid() as u64)
@@ -141,7 +143,7 @@ impl Journal {
         self.conn
             .prepare_cached("INSERT INTO alerts (time_ms, level, message) VALUES (?1,?2,?3)")?
             .execute(params![time_ms, level.as_str(), message])?;
-        Ok(())
+        self.count_alert(level)
     }
     /// Records whether a strategy runs (survives restarts).
     pub fn set_strategy_state(&self, name: &str, running: bool) -> Result<(), JournalError> {
