@@ -6,7 +6,7 @@
 `run FILE FAST SLOW QTY CASH FEE`: runs an SMA(FAST)/SMA(SLOW) cross in long-short mode (on a
 cross up close any short and buy QTY; on a cross down close any long and sell QTY), market
 orders filled at the next bar's open, trades still open at the end closed at the last bar's
-open (`finalize_trades=True`): ANALYTICS.md §10, which zigquant's backtest reproduces. Prints
+open (`finalize_trades=True`): docs/statistics.md §10, which zigquant's backtest reproduces. Prints
 one JSON object: the load and run seconds and the closed trades in close order.
 """
 import json

@@ -2,7 +2,7 @@
 //!
 //! * [`RunningStats`]: whole-history Sharpe, CAGR, Calmar and max drawdown in O(1) memory,
 //!   equal to the batch functions in [`crate::returns`] (relative 1e-9; non-finite exactly).
-//! * [`RollingVar`]: VaR/CVaR 95 % over the last `W` returns (ANALYTICS.md §8, decided
+//! * [`RollingVar`]: VaR/CVaR 95 % over the last `W` returns (docs/statistics.md §8, decided
 //!   2026-12-01), exact over the window, O(log W) per push.
 //!
 //! [`EquityCurve`] turns an equity series into returns for the running part (a strategy's
@@ -25,7 +25,7 @@ pub struct ReturnStats {
 }
 
 impl ReturnStats {
-    /// Empty state with the default VaR window; `periods_per_year` is `P` of ANALYTICS.md.
+    /// Empty state with the default VaR window; `periods_per_year` is `P` of docs/statistics.md.
     pub fn new(periods_per_year: f64) -> Self {
         Self::with_var_window(periods_per_year, DEFAULT_VAR_WINDOW)
     }
@@ -44,7 +44,7 @@ impl ReturnStats {
         self.tail.push(r);
     }
 
-    /// Number of finite returns seen so far (`n` of ANALYTICS.md).
+    /// Number of finite returns seen so far (`n` of docs/statistics.md).
     pub fn returns_len(&self) -> usize {
         self.running.returns_len() as usize
     }
@@ -133,7 +133,7 @@ impl EquityCurve {
         self.points
     }
 
-    /// Number of finite returns formed so far (`n` of ANALYTICS.md).
+    /// Number of finite returns formed so far (`n` of docs/statistics.md).
     pub fn returns_len(&self) -> usize {
         self.running.returns_len() as usize
     }
@@ -188,7 +188,7 @@ impl EquityCurve {
 }
 
 /// An equity curve with both the whole-history statistics and the rolling VaR/CVaR window (the
-/// portfolio's curve, ANALYTICS.md §9).
+/// portfolio's curve, docs/statistics.md §9).
 #[derive(Clone, Debug)]
 pub struct EquityStats {
     curve: EquityCurve,
@@ -245,7 +245,7 @@ impl EquityStats {
         self.curve.points()
     }
 
-    /// Number of finite returns formed so far (`n` of ANALYTICS.md).
+    /// Number of finite returns formed so far (`n` of docs/statistics.md).
     pub fn returns_len(&self) -> usize {
         self.curve.returns_len()
     }

@@ -1,4 +1,4 @@
-//! Historical VaR/CVaR 95 % over a rolling window of the last `W` returns (ANALYTICS.md §8, the
+//! Historical VaR/CVaR 95 % over a rolling window of the last `W` returns (docs/statistics.md §8, the
 //! 2026-12-01 decision): exact over the window, O(log W) per return, memory bounded by `W`.
 //!
 //! The window counts *periods*: it holds the last `W` returns as they came, and, as §0 says, the

@@ -1,6 +1,6 @@
 //! Whole-history statistics as O(1) running state that can be checkpointed.
 //!
-//! Sharpe, CAGR, Calmar and max drawdown are defined on the whole sample (ANALYTICS.md §8), so a
+//! Sharpe, CAGR, Calmar and max drawdown are defined on the whole sample (docs/statistics.md §8), so a
 //! service that runs for months must not keep the sample: [`RunningStats`] keeps a fixed handful
 //! of numbers (count, exact sum, Welford mean and squared deviations, min, max, growth product,
 //! drawdown curve) and reproduces the batch functions of [`crate::returns`] (the property tests
@@ -32,7 +32,7 @@ pub struct RunningStats {
 /// Everything [`RunningStats`] holds, as plain data (a checkpoint).
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunningState {
-    /// `P` of ANALYTICS.md.
+    /// `P` of docs/statistics.md.
     pub periods_per_year: f64,
     /// Finite returns seen.
     pub n: u64,
@@ -57,7 +57,7 @@ pub struct RunningState {
 }
 
 impl RunningStats {
-    /// Empty state; `periods_per_year` is `P` of ANALYTICS.md (252 or 365), used for Sharpe,
+    /// Empty state; `periods_per_year` is `P` of docs/statistics.md (252 or 365), used for Sharpe,
     /// CAGR and Calmar.
     pub fn new(periods_per_year: f64) -> Self {
         Self {
@@ -89,7 +89,7 @@ impl RunningStats {
         self.drawdown.push_return(r);
     }
 
-    /// Number of finite returns seen so far (`n` of ANALYTICS.md).
+    /// Number of finite returns seen so far (`n` of docs/statistics.md).
     pub fn returns_len(&self) -> u64 {
         self.n
     }

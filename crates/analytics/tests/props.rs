@@ -191,7 +191,7 @@ fn welford_agrees_with_two_pass_on_a_long_drifting_series() {
     }
     let (l, b) = (live.sharpe(), sharpe(&xs, 252.0));
     assert!((l - b).abs() <= 1e-9 * b.abs(), "live {l} batch {b}");
-    // VaR/CVaR cover the last DEFAULT_VAR_WINDOW returns only (ANALYTICS.md §8).
+    // VaR/CVaR cover the last DEFAULT_VAR_WINDOW returns only (docs/statistics.md §8).
     let window = &xs[xs.len() - zigquant_analytics::live::DEFAULT_VAR_WINDOW..];
     assert_eq!(live.var_95(), var_95(window));
     assert_eq!(live.cvar_95(), cvar_95(window));

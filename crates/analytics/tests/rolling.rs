@@ -15,7 +15,7 @@ fn window(xs: &[f64], w: usize) -> &[f64] {
     &xs[xs.len().saturating_sub(w)..]
 }
 
-/// ANALYTICS.md §4/§5 written out on a full sort of the window (independent of the crate's
+/// docs/statistics.md §4/§5 written out on a full sort of the window (independent of the crate's
 /// selection-based batch functions): `(var, cvar)` gauges.
 fn sorted_oracle(win: &[f64]) -> (f64, f64) {
     let mut s: Vec<f64> = win.iter().copied().filter(|v| v.is_finite()).collect();
