@@ -7,7 +7,8 @@ is restarted on the history so far, and the script records:
 
 * restart: wall ms from spawning `zigquant serve` to `GET /ready` answering 200 (the restore
   plus the first bar; a fast market clock, so the wait for a bar does not count), and RSS then;
-* flat out: ticks and bars per second of the segment (from the JSON summary's equity samples);
+* flat out: ticks and bars per wall second of the segment (from the JSON summary's equity
+  samples), and bars per CPU second of the process (steadier on a shared machine);
 * the journal's size on disk (file + WAL) after the segment.
 
 Usage: bench_scale.py BIN STEP SEGMENTS
@@ -54,6 +55,13 @@ def rss_mb(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def cpu_secs(pid):
+    """User + system CPU seconds of a process (all its threads)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def journal_mb(data):
@@ -106,7 +114,7 @@ def main():
           f"cpus={os.cpu_count()} load={os.getloadavg()[0]:.2f} "
           f"date={time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}")
     print(f"{'history_ticks':>13} {'restart_ms':>10} {'rss_MB':>7} {'ticks/s':>8} "
-          f"{'bars/s':>8} {'journal_MB':>10} {'load':>5}")
+          f"{'bars/s':>8} {'bars/cpu_s':>10} {'journal_MB':>10} {'load':>5}")
     history = 0  # equity samples of the portfolio = ticks journaled so far
     try:
         for seg in range(segments + 1):
@@ -127,7 +135,7 @@ def main():
             history = before or history
             if seg == segments:
                 print(f"{history:>13} {restart_ms:>10.0f} {rss:>7.2f} {'-':>8} {'-':>8} "
-                      f"{journal_mb(data):>10.1f} {os.getloadavg()[0]:>5.2f}")
+                      f"{'-':>10} {journal_mb(data):>10.1f} {os.getloadavg()[0]:>5.2f}")
                 break
             # One flat-out segment.
             port = free_port()
@@ -135,6 +143,7 @@ def main():
             while samples(port) is None:
                 time.sleep(0.01)
             t0 = time.monotonic()
+            c0 = cpu_secs(proc.pid)
             base = samples(port)
             target = (before or 0) + step
             deadline = time.monotonic() + 3600
@@ -147,10 +156,13 @@ def main():
                     sys.exit(f"the flat-out run stopped at {n} of {target} samples: see {data}/log")
                 time.sleep(0.05)
             secs = time.monotonic() - t0
+            cpu = cpu_secs(proc.pid) - c0
             stop(proc)
             rate = (target - base) / secs
+            per_cpu = (target - base) / cpu if cpu > 0 else float("nan")
             print(f"{history:>13} {restart_ms:>10.0f} {rss:>7.2f} {rate:>8.0f} {2 * rate:>8.0f} "
-                  f"{journal_mb(data):>10.1f} {os.getloadavg()[0]:>5.2f}", flush=True)
+                  f"{2 * per_cpu:>10.0f} {journal_mb(data):>10.1f} {os.getloadavg()[0]:>5.2f}",
+                  flush=True)
             history = target
     finally:
         if os.environ.get("KEEP") != "1":
