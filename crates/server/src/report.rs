@@ -78,7 +78,7 @@ pub fn render(
         .labels
         .iter()
         .zip(&series.bars)
-        .map(|(label, bar)| (label.as_str(), bar.time_ms))
+        .map(|(label, bar)| (label, bar.time_ms))
         .collect();
     let price: Vec<Point> = series.bars.iter().map(|b| (b.time_ms, b.close)).collect();
     let equity: Vec<Point> = series
@@ -93,8 +93,8 @@ pub fn render(
         cash: context.cash,
         fee_rate: context.fee_rate,
         bars: series.len(),
-        first_bar: series.labels.first().map(String::as_str),
-        last_bar: series.labels.last().map(String::as_str),
+        first_bar: series.labels.first(),
+        last_bar: series.labels.last(),
         price: downsample::min_max(&price, MAX_CURVE_POINTS),
         equity: downsample::min_max(&equity, MAX_CURVE_POINTS),
         trades: report

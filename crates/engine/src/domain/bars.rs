@@ -64,6 +64,11 @@ impl TimeLabels {
         self.text.get(start..end)
     }
 
+    /// The first label.
+    pub fn first(&self) -> Option<&str> {
+        self.get(0)
+    }
+
     /// The last label.
     pub fn last(&self) -> Option<&str> {
         self.get(self.ends.len().checked_sub(1)?)
