@@ -4,10 +4,11 @@
 use std::sync::Arc;
 
 use crate::labels::{
-    AlertLabels, AuthFailureLabels, AuthFailureReason, BuildLabels, ExchangeLabels, Level, Limit,
-    LimitLabels, MarketDataErrorLabels, MarketDataKind, MarketDataMessageLabels, MarketDataReason,
-    OrderStatusLabels, PairLabels, RejectionLabels, RequestLabels, RouteLabels, StrategyLabels,
-    StrategyPairLabels, TerminalStatus, TradeLabels, Version,
+    AlertLabels, AuthFailureLabels, AuthFailureReason, BuildLabels, ConfigDigest, ExchangeLabels,
+    InstanceLabels, InstanceName, Level, Limit, LimitLabels, MarketDataErrorLabels, MarketDataKind,
+    MarketDataMessageLabels, MarketDataReason, OrderStatusLabels, PairLabels, RejectionLabels,
+    RequestLabels, RouteLabels, StrategyCount, StrategyLabels, StrategyPairLabels, TerminalStatus,
+    TradeLabels, TradingMode, Version,
 };
 use crate::{
     Counter, Format, Gauge, Histogram, LabelDomain, LabelKind, Labelled, Metric, MetricsError,
@@ -42,6 +43,35 @@ pub struct CatalogueConfig {
     /// Returns in the rolling window of `zigquant_var_95` / `zigquant_cvar_95`
     /// (`engine.risk.var_window`), named in their HELP text.
     pub var_window: usize,
+    /// The labels of `zigquant_instance_info`: who this bot is in a fleet.
+    pub instance: InstanceInfo,
+}
+
+/// The labels of `zigquant_instance_info{name,mode,config_hash,strategies}`: one series per
+/// process, so a fleet's dashboards and alerts can join every series to its bot's name
+/// (`* on (instance) group_left (name) zigquant_instance_info`, docs/fleet.md) without a `name`
+/// label on every series.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InstanceInfo {
+    /// The bot's name (validated label-safe by the server's config).
+    pub name: String,
+    /// How it trades: `paper` (simulated fills) is the only mode today.
+    pub mode: String,
+    /// Short hash of the configuration document it runs.
+    pub config_hash: String,
+    /// How many strategies the configuration lists.
+    pub strategies: usize,
+}
+
+impl Default for InstanceInfo {
+    fn default() -> Self {
+        Self {
+            name: "zigquant".to_owned(),
+            mode: "paper".to_owned(),
+            config_hash: String::new(),
+            strategies: 0,
+        }
+    }
 }
 
 impl CatalogueConfig {
@@ -67,6 +97,7 @@ impl Default for CatalogueConfig {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             native_histograms: NativeConfig::default(),
             var_window: 10_080,
+            instance: InstanceInfo::default(),
         }
     }
 }
@@ -150,6 +181,8 @@ pub struct Catalogue {
     pub api_auth_failures_total: Labelled<AuthFailureLabels, Counter>,
     /// `zigquant_api_limited_total{limit}`: requests and connections refused by a limit.
     pub api_limited_total: Labelled<LimitLabels, Counter>,
+    /// `zigquant_instance_info{name,mode,config_hash,strategies}`: always 1.
+    pub instance_info: Labelled<InstanceLabels<'static>, Gauge>,
 }
 
 impl std::fmt::Debug for Catalogue {
@@ -426,6 +459,27 @@ impl Catalogue {
         ] {
             lifetime.without_created_timestamps();
         }
+        let instance = &config.instance;
+        let strategies_count = instance.strategies.to_string();
+        // Each label's domain is the one value this process has: the family has one series.
+        let instance_info = typed(r.gauge_family(
+            "zigquant_instance_info",
+            "Who this bot is in a fleet (name, trading mode, config hash, number of strategies); the value is always 1. Join on it: * on (instance) group_left (name) zigquant_instance_info.",
+            vec![
+                LabelDomain::new("name", [instance.name.clone()], "unknown"),
+                LabelDomain::new("mode", [instance.mode.clone()], "unknown"),
+                LabelDomain::new("config_hash", [instance.config_hash.clone()], "unknown"),
+                LabelDomain::new("strategies", [strategies_count.clone()], "unknown"),
+            ],
+        ))?;
+        instance_info
+            .get(&InstanceLabels {
+                name: InstanceName(&instance.name),
+                mode: TradingMode(&instance.mode),
+                config_hash: ConfigDigest(&instance.config_hash),
+                strategies: StrategyCount(&strategies_count),
+            })
+            .set(1.0);
         r.register_process_metrics()?;
         Ok(Self {
             registry: r,
@@ -462,6 +516,7 @@ impl Catalogue {
             build_info,
             api_auth_failures_total,
             api_limited_total,
+            instance_info,
         })
     }
 

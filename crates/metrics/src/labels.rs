@@ -143,6 +143,22 @@ label_value!(
     /// A `version` label value.
     Version
 );
+label_value!(
+    /// A `name` label value: the bot's name in a fleet.
+    InstanceName
+);
+label_value!(
+    /// A `mode` label value: how the bot trades (`paper`).
+    TradingMode
+);
+label_value!(
+    /// A `config_hash` label value: the short hash of the bot's configuration document.
+    ConfigDigest
+);
+label_value!(
+    /// A `strategies` label value: how many strategies the bot's configuration lists.
+    StrategyCount
+);
 
 macro_rules! closed_set {
     ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
@@ -341,5 +357,14 @@ label_set!(
     MarketDataErrorLabels<'a> {
         exchange: Exchange<'a> => "exchange", |v: &Exchange<'a>| v.0;
         reason: MarketDataReason => "reason", |v: &MarketDataReason| v.as_str();
+    }
+);
+label_set!(
+    /// `zigquant_instance_info`.
+    InstanceLabels<'a> {
+        name: InstanceName<'a> => "name", |v: &InstanceName<'a>| v.0;
+        mode: TradingMode<'a> => "mode", |v: &TradingMode<'a>| v.0;
+        config_hash: ConfigDigest<'a> => "config_hash", |v: &ConfigDigest<'a>| v.0;
+        strategies: StrategyCount<'a> => "strategies", |v: &StrategyCount<'a>| v.0;
     }
 );

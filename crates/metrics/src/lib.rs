@@ -31,7 +31,7 @@ pub mod process;
 pub mod proto;
 pub mod registry;
 
-pub use catalogue::{Catalogue, CatalogueConfig};
+pub use catalogue::{Catalogue, CatalogueConfig, InstanceInfo};
 pub use encoding::Format;
 pub use error::MetricsError;
 pub use family::{Family, Metric};

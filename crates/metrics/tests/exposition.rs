@@ -48,6 +48,11 @@ const CONTRACT: &[(&str, &str, &[&str])] = &[
     ("zigquant_cvar_95", "gauge", &[]),
     ("zigquant_alerts_total", "counter", &["level"]),
     ("zigquant_build_info", "gauge", &["version"]),
+    (
+        "zigquant_instance_info",
+        "gauge",
+        &["name", "mode", "config_hash", "strategies"],
+    ),
     ("zigquant_strategy_equity", "gauge", &["strategy"]),
     ("zigquant_strategy_running", "gauge", &["strategy"]),
     ("zigquant_portfolio_equity", "gauge", &[]),
@@ -74,6 +79,12 @@ fn populated() -> Catalogue {
         rejection_reasons: vec!["risk_limit".into()],
         routes: vec!["/api/v1/orders".into()],
         version: "1.2.3".into(),
+        instance: zigquant_metrics::InstanceInfo {
+            name: "bot-a".into(),
+            mode: "paper".into(),
+            config_hash: "0123456789ab".into(),
+            strategies: 3,
+        },
         ..CatalogueConfig::default()
     });
     c.trades_total
@@ -140,6 +151,9 @@ fn every_catalogue_family_is_exported_with_its_type_and_labels() {
         assert_eq!(&got, labels, "labels of {name}");
     }
     assert!(text.contains("zigquant_build_info{version=\"1.2.3\"} 1\n"));
+    assert!(text.contains(
+        "zigquant_instance_info{name=\"bot-a\",mode=\"paper\",config_hash=\"0123456789ab\",strategies=\"3\"} 1\n"
+    ));
     assert!(text.contains("zigquant_memory_bytes{type=\"rss\"} "));
 }
 
@@ -149,8 +163,10 @@ fn label_less_families_always_appear_labelled_ones_once_they_have_a_series() {
     let text = encode(&c, Format::Text);
     for (name, kind, labels) in CONTRACT {
         let present = text.contains(&format!("# TYPE {name} {kind}\n"));
-        let always =
-            labels.is_empty() || *name == "zigquant_memory_bytes" || *name == "zigquant_build_info";
+        let always = labels.is_empty()
+            || *name == "zigquant_memory_bytes"
+            || *name == "zigquant_build_info"
+            || *name == "zigquant_instance_info";
         assert_eq!(present, always, "{name}");
     }
 }

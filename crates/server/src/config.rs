@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use zigquant_engine::config::EngineConfig;
 
+use crate::identity::{BotName, ConfigHash};
 use crate::limits::LimitsConfig;
 
 /// The server's own part of the default configuration file, with comments for users.
@@ -57,6 +58,9 @@ pub struct Config {
     /// Per-address limits on failed authentications, request rate and connections.
     #[serde(default)]
     pub limits: LimitsConfig,
+    /// Hash of the document this configuration was parsed from (`zigquant_instance_info`).
+    #[serde(skip)]
+    pub document_hash: ConfigHash,
 }
 
 /// Process-level settings.
@@ -69,6 +73,8 @@ pub struct ServerConfig {
     pub data_dir: PathBuf,
     /// Prometheus exporter-toolkit web config (TLS, basic auth, headers); flag `--web.config.file`.
     pub web_config_file: Option<PathBuf>,
+    /// The bot's name in a fleet; `None` until [`Config::load`] fills in the host name.
+    pub name: Option<BotName>,
 }
 
 impl Default for ServerConfig {
@@ -77,7 +83,15 @@ impl Default for ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("./data"),
             web_config_file: None,
+            name: None,
         }
+    }
+}
+
+impl ServerConfig {
+    /// The bot's name: configured, or this host's name.
+    pub fn bot_name(&self) -> BotName {
+        self.name.clone().unwrap_or_else(BotName::from_host)
     }
 }
 
@@ -152,6 +166,8 @@ pub struct Overrides {
     pub api_key: Option<String>,
     /// `--web.config.file` / `ZQ_WEB_CONFIG_FILE`.
     pub web_config_file: Option<PathBuf>,
+    /// `--name` / `ZQ_NAME`: the bot's name (validated like `server.name`).
+    pub name: Option<String>,
 }
 
 /// The default configuration document, as `zigquant config --default` prints it.
@@ -162,10 +178,12 @@ pub fn default_toml() -> String {
 impl Config {
     /// Parses a TOML document; keys it leaves out keep their defaults.
     pub fn parse(text: &str, origin: &str) -> Result<Self, ConfigError> {
-        toml::from_str(text).map_err(|e| ConfigError::Parse {
+        let mut config: Self = toml::from_str(text).map_err(|e| ConfigError::Parse {
             origin: origin.to_string(),
             message: e.to_string(),
-        })
+        })?;
+        config.document_hash = ConfigHash::of(text);
+        Ok(config)
     }
 
     /// The embedded defaults.
@@ -196,6 +214,14 @@ impl Config {
         }
         if let Some(key) = overrides.api_key.filter(|k| !k.is_empty()) {
             config.api.keys.push(key);
+        }
+        if let Some(name) = overrides.name {
+            let name = BotName::new(name)
+                .map_err(|e| ConfigError::Invalid(format!("ZQ_NAME / --name: {e}")))?;
+            config.server.name = Some(name);
+        }
+        if config.server.name.is_none() {
+            config.server.name = Some(BotName::from_host());
         }
         config.validate()?;
         Ok(config)
@@ -359,6 +385,45 @@ mod tests {
         // The same interval is fine when every pair is simulated.
         let synthetic = Config::parse("[engine.feed]\nbar_interval_secs = 120.0\n", "t").unwrap();
         synthetic.validate().unwrap();
+    }
+
+    #[test]
+    fn the_name_comes_from_flag_env_file_or_host() {
+        let from_file = Config::parse("[server]\nname = \"bot-a\"\n", "t").unwrap();
+        assert_eq!(from_file.server.bot_name().as_str(), "bot-a");
+        let err = Config::parse("[server]\nname = \"bot a\"\n", "t").unwrap_err();
+        assert!(err.to_string().contains("name"), "{err}");
+        assert!(err.to_string().contains("' '"), "{err}");
+        let overridden = Config::load(
+            None,
+            Overrides {
+                name: Some("bot-b".into()),
+                ..Overrides::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(overridden.server.bot_name().as_str(), "bot-b");
+        let err = Config::load(
+            None,
+            Overrides {
+                name: Some("bad/name".into()),
+                ..Overrides::default()
+            },
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("ZQ_NAME"), "{err}");
+        let host = Config::load(None, Overrides::default()).unwrap();
+        assert_eq!(host.server.name, Some(BotName::from_host()));
+    }
+
+    #[test]
+    fn the_document_hash_follows_the_text() {
+        let a = Config::parse("[server]\n", "t").unwrap();
+        let b = Config::parse("[server]\n# a comment\n", "t").unwrap();
+        assert_eq!(a.document_hash, ConfigHash::of("[server]\n"));
+        assert_ne!(a.document_hash, b.document_hash);
+        let default = Config::embedded_default().unwrap();
+        assert_eq!(default.document_hash, ConfigHash::of(&default_toml()));
     }
 
     #[test]

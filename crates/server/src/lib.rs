@@ -8,6 +8,7 @@ pub mod backtest_cli;
 pub mod config;
 pub mod connection;
 pub mod downsample;
+pub mod identity;
 pub mod keys;
 pub mod keys_cli;
 pub mod limits;

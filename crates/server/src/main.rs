@@ -83,6 +83,9 @@ struct ServeArgs {
     /// Directory for the SQLite journal and the generated API key [default: ./data].
     #[arg(long, env = "ZQ_DATA_DIR", value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    /// The bot's name in a fleet (letters, digits, '-', '_', '.') [default: the host name].
+    #[arg(long, env = "ZQ_NAME", value_name = "NAME")]
+    name: Option<String>,
     /// TOML configuration file; keys it omits keep the embedded defaults (see `zigquant config --default`).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -206,6 +209,7 @@ fn run_serve(args: ServeArgs) -> ExitCode {
         data_dir: args.data_dir,
         api_key: std::env::var("ZQ_API_KEY").ok(),
         web_config_file: args.web_config_file,
+        name: args.name,
     };
     let config = match Config::load(args.config.as_deref(), overrides) {
         Ok(config) => config,

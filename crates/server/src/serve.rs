@@ -10,7 +10,7 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 
 use zigquant_engine::{Engine, RejectReason};
-use zigquant_metrics::{Catalogue, CatalogueConfig};
+use zigquant_metrics::{Catalogue, CatalogueConfig, InstanceInfo};
 
 use crate::api::{self, AppState};
 use crate::auth::{ApiKeys, KeySource};
@@ -106,8 +106,18 @@ pub fn catalogue_for(config: &Config) -> Result<Catalogue, zigquant_metrics::Met
         version: env!("CARGO_PKG_VERSION").to_string(),
         native_histograms: config.native_histograms(),
         var_window: config.engine.risk.var_window,
+        instance: InstanceInfo {
+            name: config.server.bot_name().to_string(),
+            mode: TRADING_MODE.to_owned(),
+            config_hash: config.document_hash.to_string(),
+            strategies: config.engine.strategies.len(),
+        },
     })
 }
+
+/// The `mode` label of `zigquant_instance_info`: every venue zigquant trades on is a paper
+/// exchange (simulated fills), whatever the market data source.
+pub const TRADING_MODE: &str = "paper";
 
 /// Opens the data dir and the journal, starts the engine and builds the router.
 pub fn build(config: &Config) -> anyhow::Result<Service> {
@@ -235,7 +245,9 @@ pub fn run(config: Config) -> anyhow::Result<()> {
             _ => "http",
         };
         tracing::info!(
-            "zigquant listening on {scheme}://{addr} (metrics: {scheme}://{addr}/metrics)"
+            "zigquant {} listening on {scheme}://{addr} (metrics: {scheme}://{addr}/metrics, config {})",
+            config.server.bot_name(),
+            config.document_hash
         );
         let listener = CountingListener::new(
             listener,
