@@ -16,7 +16,11 @@ RUNBOOKS = ROOT / "docs/runbooks.md"
 
 # Labels Prometheus attaches to every scraped series, and the histogram bucket label.
 TARGET_LABELS = {"job", "instance"}
-METRIC_RE = re.compile(r"\b((?:zigquant|process)_[a-zA-Z0-9_]+|up)\b")
+# Series the scraper and the rule evaluator write themselves (Prometheus, vmagent, vmalert), with
+# the labels they carry: `up` per target, `ALERTS` per alert (with the alert's own labels, of
+# which the rules guarantee `severity` and, for bots, `name`).
+SCRAPER_SERIES = {"up": set(), "ALERTS": {"alertname", "alertstate", "severity", "name"}}
+METRIC_RE = re.compile(r"\b((?:zigquant|process)_[a-zA-Z0-9_]+|up|ALERTS)\b")
 MATCHER_RE = re.compile(r"([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)\s*\"")
 GROUPING_RE = re.compile(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)")
 ANNOTATION_LABEL_RE = re.compile(r"\$labels\.([a-zA-Z_][a-zA-Z0-9_]*)")
@@ -130,8 +134,9 @@ def value_drift(values: dict[str, dict[str, set[str]]]) -> list[str]:
     never exports on the metrics of that expression (e.g. type="rss", status="rejected")."""
     problems = []
     for where, expr, metrics, _ in all_references():
+        scraper_labels = set().union(*(SCRAPER_SERIES.get(m, set()) for m in metrics))
         for label, value in EQUALITY_RE.findall(expr):
-            if label in TARGET_LABELS:
+            if label in TARGET_LABELS or label in scraper_labels:
                 continue
             seen = set()
             for name in metrics:
@@ -168,14 +173,16 @@ def all_references() -> list[tuple[str, str, set[str], set[str]]]:
 def drift(exported: dict[str, set[str]]) -> list[str]:
     """Problems: a metric or label referenced by a rule/panel that zigquant does not export.
 
-    `exported` maps sample names to label names (see parse_exposition). `up` is Prometheus' own;
+    `exported` maps sample names to label names (see parse_exposition). `up` and `ALERTS` are the
+    scraper's and rule evaluator's own (SCRAPER_SERIES);
     job/instance are target labels; `le` exists on _bucket samples (they carry it in exported).
     """
     problems = []
     for where, expr, metrics, labels in all_references():
         known_labels = set(TARGET_LABELS)
         for name in metrics:
-            if name == "up":
+            if name in SCRAPER_SERIES:
+                known_labels |= SCRAPER_SERIES[name]
                 continue
             if name not in exported:
                 problems.append(f"{where}: metric {name} is not exported by zigquant")

@@ -16,6 +16,7 @@ def test_drift_checker_catches_unknown_metric_and_label():
         '# TYPE zigquant_max_drawdown gauge\n'
         'zigquant_max_drawdown 0.01\n'
         'zigquant_exchange_connected{exchange="binance"} 1\n'
+        'zigquant_instance_info{name="a",mode="paper",config_hash="x",strategies="1"} 1\n'
     )
     problems = promql_refs.drift(exported)
     assert any("zigquant_var_95 is not exported" in p for p in problems), problems
