@@ -3,40 +3,21 @@ disconnected, a real Prometheus evaluates a copy of the shipped rules (only `for
 fires ExchangeDisconnected, and a real Alertmanager running the shipped config receives it,
 routes it to the `critical` receiver and inhibits the matching warnings."""
 import datetime as dt
-import re
 import time
 
 import pytest
 import yaml
 
 import promql_refs
-from zq_stack import (default_config_text, start_alertmanager, start_prometheus,
-                      start_zigquant, wait_until)
+from zq_stack import (default_config_text, set_exchange_outages, start_alertmanager,
+                      start_prometheus, start_zigquant, wait_until)
 
 SHORT_FOR = "2s"
 
 
 def outage_config(text: str) -> str:
     """The default config with hyperliquid down from second 1 for an hour, and no other outages."""
-    parts = re.split(r"(?m)^(?=\[\[engine\.exchanges\]\])", text)
-    seen = set()
-    out = []
-    for part in parts:
-        m = re.search(r'(?m)^name\s*=\s*"([^"]+)"', part) if part.startswith("[[engine.exchanges]]") else None
-        if m:
-            name = m.group(1)
-            seen.add(name)
-            # this exchange block ends at the next table header
-            head, sep, tail = part.partition("\n[")
-            outage = "[{ at_secs = 1.0, for_secs = 3600.0 }]" if name == "hyperliquid" else "[]"
-            head, n = re.subn(r"(?m)^disconnect\s*=.*$", f"disconnect = {outage}", head)
-            if n == 0:
-                head += f"\ndisconnect = {outage}\n"
-            head = re.sub(r"(?m)^disconnect_rate_per_hour\s*=.*$", "disconnect_rate_per_hour = 0.0", head)
-            part = head + sep + tail
-        out.append(part)
-    assert "hyperliquid" in seen, "default config has no [[engine.exchanges]] named hyperliquid"
-    return "".join(out)
+    return set_exchange_outages(text, {"hyperliquid"})
 
 
 def test_outage_config_rewrite():

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -77,6 +78,12 @@ class Proc:
         self._logf.close()
 
 
+# The Debian package that ships each tool the live tests run.
+TOOL_PACKAGES = {"prometheus": "prometheus", "prometheus-alertmanager": "prometheus-alertmanager",
+                 "victoria-metrics": "victoria-metrics", "vmagent": "victoria-metrics",
+                 "vmalert": "victoria-metrics"}
+
+
 def find_tool(env_var: str, *names: str) -> str:
     explicit = os.environ.get(env_var)
     if explicit:
@@ -85,7 +92,7 @@ def find_tool(env_var: str, *names: str) -> str:
         path = shutil.which(n)
         if path:
             return path
-    pytest.fail(f"{names[0]} not found on PATH (apt-get install -y {'prometheus' if names[0] == 'prometheus' else 'prometheus-alertmanager'}) or set {env_var}")
+    pytest.fail(f"{names[0]} not found on PATH (apt-get install -y {TOOL_PACKAGES.get(names[0], names[0])}) or set {env_var}")
 
 
 class Zigquant:
@@ -155,13 +162,15 @@ class Prometheus:
         return self._get("/api/v1/alerts")["alerts"]
 
 
-def _start_until_ready(procs, tmp: Path, name: str, argv: list[str], port: int, client):
-    """Starts a Prometheus-family daemon, registers it for clean-up and waits for `/-/ready`."""
+def _start_until_ready(procs, tmp: Path, name: str, argv: list[str], port: int, client,
+                       ready_path: str = "/-/ready"):
+    """Starts a Prometheus- or VictoriaMetrics-family daemon, registers it for clean-up and waits
+    for its readiness endpoint."""
     proc = Proc(name, argv, tmp / f"{name}.log")
     procs.append(proc)
     daemon = client(proc, port)
     wait_until(f"{name} ready on :{port}",
-               lambda: requests.get(daemon.url + "/-/ready", timeout=2).status_code == 200,
+               lambda: requests.get(daemon.url + ready_path, timeout=2).status_code == 200,
                timeout=60, proc=proc)
     return daemon
 
@@ -213,6 +222,86 @@ def start_alertmanager(procs, tmp: Path, config: Path = ROOT / "deploy/alertmana
             f"--web.listen-address=127.0.0.1:{port}",
             "--cluster.listen-address="]
     return _start_until_ready(procs, tmp, name, argv, port, Alertmanager)
+
+
+# ---------------------------------------------------------------- VictoriaMetrics (docs/fleet.md)
+
+class VictoriaMetrics(Prometheus):
+    """victoria-metrics single node: the Prometheus query API (Prometheus' client methods) plus
+    the remote-write endpoint vmagent and vmalert write to."""
+
+    @property
+    def write_url(self) -> str:
+        return self.url + "/api/v1/write"
+
+    def series(self, match: str) -> list[dict]:
+        return self._get("/api/v1/series", **{"match[]": match, "start": time.time() - 3600})
+
+
+def start_victoria_metrics(procs, tmp: Path, name: str = "victoria-metrics") -> VictoriaMetrics:
+    """A fresh store; queries see samples 1 s after they arrive (default 30 s) and are not
+    cached, so a test reads what was just written."""
+    port = free_port()
+    tmp.mkdir(parents=True, exist_ok=True)
+    argv = [find_tool("VICTORIA_METRICS_BIN", "victoria-metrics"),
+            f"-storageDataPath={tmp / 'vm-data'}", f"-httpListenAddr=127.0.0.1:{port}",
+            "-search.latencyOffset=1s", "-search.disableCache", "-retentionPeriod=1"]
+    return _start_until_ready(procs, tmp, name, argv, port, VictoriaMetrics, ready_path="/health")
+
+
+class VmDaemon:
+    """vmagent or vmalert: a process and its HTTP port (/targets, /api/v1/alerts)."""
+
+    def __init__(self, proc: Proc, port: int):
+        self.proc, self.port = proc, port
+        self.url = f"http://127.0.0.1:{port}"
+
+
+def start_vmagent(procs, tmp: Path, scrape_config: Path, remote_write_url: str,
+                  name: str = "vmagent") -> VmDaemon:
+    port = free_port()
+    tmp.mkdir(parents=True, exist_ok=True)
+    argv = [find_tool("VMAGENT_BIN", "vmagent"), f"-promscrape.config={scrape_config}",
+            "-promscrape.fileSDCheckInterval=1s", f"-remoteWrite.url={remote_write_url}",
+            "-remoteWrite.flushInterval=1s", f"-remoteWrite.tmpDataPath={tmp / 'rw-buffer'}",
+            f"-httpListenAddr=127.0.0.1:{port}"]
+    return _start_until_ready(procs, tmp, name, argv, port, VmDaemon, ready_path="/health")
+
+
+def start_vmalert(procs, tmp: Path, rule_files: list[Path], store_url: str, alertmanager_url: str,
+                  interval: str = "1s", name: str = "vmalert") -> VmDaemon:
+    port = free_port()
+    tmp.mkdir(parents=True, exist_ok=True)
+    argv = [find_tool("VMALERT_BIN", "vmalert"), *[f"-rule={p}" for p in rule_files],
+            f"-datasource.url={store_url}", f"-remoteWrite.url={store_url}",
+            f"-notifier.url={alertmanager_url}", f"-evaluationInterval={interval}",
+            f"-httpListenAddr=127.0.0.1:{port}"]
+    return _start_until_ready(procs, tmp, name, argv, port, VmDaemon, ready_path="/health")
+
+
+def set_exchange_outages(text: str, down: set[str]) -> str:
+    """The config `text` with no random outages anywhere and the exchanges in `down`
+    disconnected from second 1 for an hour (the paper venues' scheduled outages)."""
+    parts = re.split(r"(?m)^(?=\[\[engine\.exchanges\]\])", text)
+    seen = set()
+    out = []
+    for part in parts:
+        m = re.search(r'(?m)^name\s*=\s*"([^"]+)"', part) if part.startswith("[[engine.exchanges]]") else None
+        if m:
+            name = m.group(1)
+            seen.add(name)
+            # this exchange block ends at the next table header
+            head, sep, tail = part.partition("\n[")
+            outage = "[{ at_secs = 1.0, for_secs = 3600.0 }]" if name in down else "[]"
+            head, n = re.subn(r"(?m)^disconnect\s*=.*$", f"disconnect = {outage}", head)
+            if n == 0:
+                head += f"\ndisconnect = {outage}\n"
+            head = re.sub(r"(?m)^disconnect_rate_per_hour\s*=.*$", "disconnect_rate_per_hour = 0.0", head)
+            part = head + sep + tail
+        out.append(part)
+    missing = set(down) - seen
+    assert not missing, f"config has no [[engine.exchanges]] named {sorted(missing)}"
+    return "".join(out)
 
 
 # ---------------------------------------------------------------- the default stack
