@@ -296,3 +296,32 @@ async fn shutdown_signal() {
         _ = terminate => {},
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::default_toml;
+    use crate::identity::{BotName, ConfigHash};
+    use zigquant_metrics::Format;
+
+    #[test]
+    fn the_instance_info_names_the_bot_its_config_and_strategies() {
+        let mut config = Config::embedded_default().expect("default config");
+        config.server.name = Some(BotName::new("bot-7").expect("valid name"));
+        let catalogue = catalogue_for(&config).expect("catalogue");
+        let mut out = Vec::new();
+        catalogue.encode(Format::Text, &mut out);
+        let text = String::from_utf8(out).expect("utf-8");
+        let want = format!(
+            "zigquant_instance_info{{name=\"bot-7\",mode=\"paper\",config_hash=\"{}\",strategies=\"{}\"}} 1\n",
+            ConfigHash::of(&default_toml()),
+            config.engine.strategies.len()
+        );
+        assert!(text.contains(&want), "{want} not in:\n{text}");
+        assert_eq!(
+            text.matches("zigquant_instance_info{").count(),
+            1,
+            "one series"
+        );
+    }
+}
