@@ -215,7 +215,8 @@ impl Config {
         if let Some(key) = overrides.api_key.filter(|k| !k.is_empty()) {
             config.api.keys.push(key);
         }
-        if let Some(name) = overrides.name {
+        // An empty ZQ_NAME (`ZQ_NAME=${ZQ_NAME:-}` in a compose file) means unset, as for ZQ_API_KEY.
+        if let Some(name) = overrides.name.filter(|n| !n.is_empty()) {
             let name = BotName::new(name)
                 .map_err(|e| ConfigError::Invalid(format!("ZQ_NAME / --name: {e}")))?;
             config.server.name = Some(name);
@@ -414,6 +415,15 @@ mod tests {
         assert!(err.to_string().contains("ZQ_NAME"), "{err}");
         let host = Config::load(None, Overrides::default()).unwrap();
         assert_eq!(host.server.name, Some(BotName::from_host()));
+        let empty = Config::load(
+            None,
+            Overrides {
+                name: Some(String::new()),
+                ..Overrides::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(empty.server.name, Some(BotName::from_host()));
     }
 
     #[test]
