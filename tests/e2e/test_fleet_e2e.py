@@ -3,9 +3,11 @@ vmagent through a file_sd targets file, stored in a real victoria-metrics, the s
 (only `for:` shortened) evaluated by a real vmalert, and a real Alertmanager with the shipped
 routing and the shipped webhook receivers example, delivering to a webhook server run here.
 
+The targets file lists two bots at first; the third is added while vmagent runs (file_sd reload).
 Bot b has hyperliquid down from second 1; bots a and c have no outage at all. Each bot trades for
 MAX_BARS bars (15 s at the default pacing) and then holds still, so its counters can be compared
-with what victoria-metrics stored. Bot c is killed at the end. Every wait is bounded."""
+with what victoria-metrics stored. Prometheus in agent mode (the other shipped agent) ships bot a into a second store. Bot c is
+killed at the end. Every wait is bounded (about 90 s in all)."""
 from __future__ import annotations
 
 import json
@@ -23,9 +25,9 @@ import yaml
 import promql_refs
 from test_alert_e2e import shortened_rules
 from test_dashboard import resolve_variables
-from zq_stack import (ROOT, default_config_text, drive_api_traffic, free_port, set_exchange_outages,
-                      start_alertmanager, start_victoria_metrics, start_vmagent, start_vmalert,
-                      start_zigquant, wait_until)
+from zq_stack import (ROOT, Proc, default_config_text, drive_api_traffic, find_tool, free_port,
+                      set_exchange_outages, start_alertmanager, start_victoria_metrics,
+                      start_vmagent, start_vmalert, start_zigquant, wait_until)
 
 BOTS = {"fleet-a": set(), "fleet-b": {"hyperliquid"}, "fleet-c": set()}
 OUTAGE_BOT = "fleet-b"
@@ -84,16 +86,22 @@ def alertmanager_config(tmp: Path, webhook: WebhookReceiver) -> Path:
     return path
 
 
-def scrape_config(tmp: Path, targets: list[str]) -> Path:
-    """deploy/fleet/scrape.yml with 1 s scrapes and its file_sd glob pointing at a targets file
-    written here, as scripts/fleet-stack does."""
+def write_targets(tmp: Path, targets: list[str]):
+    """The file_sd targets file, as the operator (or scripts/fleet-stack) writes it."""
     (tmp / "targets").mkdir(parents=True, exist_ok=True)
-    (tmp / "targets/zigquant.yml").write_text(yaml.safe_dump([{"targets": targets}]))
-    cfg = yaml.safe_load((ROOT / "deploy/fleet/scrape.yml").read_text())
+    staged = tmp / "targets/.zigquant.yml.new"
+    staged.write_text(yaml.safe_dump([{"targets": targets}]))
+    staged.rename(tmp / "targets/zigquant.yml")  # atomic: the agent never reads half a file
+
+
+def scrape_config(tmp: Path, config: Path = ROOT / "deploy/fleet/scrape.yml") -> Path:
+    """A shipped agent config with 1 s scrapes and its file_sd glob pointing at the targets
+    file of `tmp`."""
+    cfg = yaml.safe_load(config.read_text())
     cfg["global"].update({"scrape_interval": "1s", "scrape_timeout": "1s"})
     [job] = cfg["scrape_configs"]
     job["file_sd_configs"] = [{"files": [str(tmp / "targets/*.yml")]}]
-    path = tmp / "scrape.yml"
+    path = tmp / config.name
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     return path
 
@@ -145,10 +153,17 @@ def fleet(procs, zigquant_bin, tmp_path_factory):
         bots[name] = start_zigquant(procs, zigquant_bin, base / name,
                                     config=bot_config(default, 100 + i, down), name=name,
                                     env={"ZQ_NAME": name})
-    agent = start_vmagent(procs, base / "vmagent",
-                          scrape_config(base / "vmagent", [z.addr for z in bots.values()]),
-                          vm.write_url)
-    # Rules start once the store has every target: before, `absent(up)` would rightly fire
+    # The targets file first lists two bots; the third is added while vmagent runs, as an
+    # operator would: file_sd must pick it up without a restart.
+    addrs = [z.addr for z in bots.values()]
+    write_targets(base / "vmagent", addrs[:2])
+    agent = start_vmagent(procs, base / "vmagent", scrape_config(base / "vmagent"), vm.write_url)
+    wait_until("victoria-metrics to hold up == 1 for the first two bots",
+               lambda: len(vm.query('up{job="zigquant"} == 1')["result"]) == 2, timeout=60,
+               proc=agent.proc)
+    write_targets(base / "vmagent", addrs)
+    # (The third bot's `up` appearing is the file_sd reload.) Rules start once the store has
+    # every target: before, `absent(up)` would rightly fire
     # ZigquantTargetDown (with no name) and muddy the "for that name only" assertions.
     wait_until("victoria-metrics to hold up == 1 for every bot",
                lambda: len(vm.query('up{job="zigquant"} == 1')["result"]) == len(BOTS), timeout=60,
@@ -306,6 +321,34 @@ def test_every_dashboard_query_evaluates_on_victoria_metrics(fleet):
         'sum by (name) (zigquant_portfolio_equity * on (instance) group_left (name) zigquant_instance_info{name=~"$name"})',
         values))["result"]
     assert sorted(r["metric"]["name"] for r in table) == sorted(BOTS)
+
+
+def test_prometheus_agent_mode_ships_to_victoria_metrics(fleet, procs, tmp_path):
+    """The other agent of deploy/fleet: Prometheus with --enable-feature=agent and the shipped
+    prometheus-agent.yml (targets file and remote-write URL pointed here) into a second store."""
+    vm2 = start_victoria_metrics(procs, tmp_path / "vm2", name="victoria-metrics-2")
+    bot = fleet.bots["fleet-a"]
+    write_targets(tmp_path, [bot.addr])
+    cfg_path = scrape_config(tmp_path, ROOT / "deploy/fleet/prometheus-agent.yml")
+    cfg = yaml.safe_load(cfg_path.read_text())
+    [remote] = cfg["remote_write"]
+    remote["url"] = vm2.write_url
+    cfg_path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    port = free_port()
+    agent = Proc("prometheus-agent",
+                 [find_tool("PROMETHEUS_BIN", "prometheus"), "--enable-feature=agent",
+                  f"--config.file={cfg_path}", f"--storage.agent.path={tmp_path / 'wal'}",
+                  f"--web.listen-address=127.0.0.1:{port}"], tmp_path / "prometheus-agent.log")
+    procs.append(agent)
+    try:
+        got = wait_until("the Prometheus agent's samples in victoria-metrics",
+                         lambda: vm2.query('zigquant_instance_info{name="fleet-a"}')["result"],
+                         timeout=90, proc=agent)
+        assert got[0]["metric"]["instance"] == bot.addr
+        assert vm2.query('up{job="zigquant"} == 1')["result"]
+    finally:
+        agent.stop()
+        vm2.proc.stop()
 
 
 def test_a_killed_bot_raises_target_down_for_its_name_only(fleet):
