@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use zigquant_engine::{
     AuditContext, EngineError, EngineHandle, OrderError, OrderFilter, OrderKind, OrderRequest,
-    OrderSide, OrderStatus,
+    OrderSide, OrderStatus, Page,
 };
 
 use super::error::ApiError;
@@ -159,16 +159,7 @@ pub async fn list_audit(
     query: Result<Query<PageQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(query) = query?;
-    let limit = page_limit(&state, query.limit)?;
-    let offset = query.offset.unwrap_or(0);
-    let page = call(&state, move |e| e.audit(offset, limit)).await??;
-    Ok(Json(PageBody {
-        items: page.items,
-        total: page.total,
-        offset,
-        limit,
-    })
-    .into_response())
+    page_response(&state, query, |e, offset, limit| e.audit(offset, limit)).await
 }
 
 /// Query of `GET /api/v1/orders`.
@@ -189,6 +180,25 @@ struct PageBody<T> {
     total: u64,
     offset: usize,
     limit: usize,
+}
+
+/// A listing endpoint's answer: checks the page query, fetches that page off the async workers
+/// and wraps it in a [`PageBody`].
+async fn page_response<T: Serialize + Send + 'static>(
+    state: &AppState,
+    query: PageQuery,
+    fetch: impl FnOnce(&EngineHandle, usize, usize) -> Result<Page<T>, EngineError> + Send + 'static,
+) -> Result<Response, ApiError> {
+    let limit = page_limit(state, query.limit)?;
+    let offset = query.offset.unwrap_or(0);
+    let page = call(state, move |e| fetch(e, offset, limit)).await??;
+    Ok(Json(PageBody {
+        items: page.items,
+        total: page.total,
+        offset,
+        limit,
+    })
+    .into_response())
 }
 
 fn page_limit(state: &AppState, limit: Option<usize>) -> Result<usize, ApiError> {
@@ -357,16 +367,7 @@ pub async fn list_trades(
     query: Result<Query<PageQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(query) = query?;
-    let limit = page_limit(&state, query.limit)?;
-    let offset = query.offset.unwrap_or(0);
-    let page = call(&state, move |e| e.trades(offset, limit)).await??;
-    Ok(Json(PageBody {
-        items: page.items,
-        total: page.total,
-        offset,
-        limit,
-    })
-    .into_response())
+    page_response(&state, query, |e, offset, limit| e.trades(offset, limit)).await
 }
 
 /// `GET /api/v1/metrics`: the JSON summary of the story's handler, plus per-strategy statistics.
