@@ -328,6 +328,33 @@ pub(crate) fn write_gauge_sample(base: &str, labels: &str, v: f64, out: &mut Vec
     out.push(b'\n');
 }
 
+/// `name_bucket{labels,le="bound"} count` (`+Inf` when `le` is `None`), before the line's
+/// exemplar and newline; shared by the text and OpenMetrics histogram encoders.
+#[inline]
+fn write_bucket_value(base: &str, labels: &str, le: Option<&str>, count: u64, out: &mut Vec<u8>) {
+    out.extend_from_slice(base.as_bytes());
+    out.extend_from_slice(b"_bucket{");
+    if !labels.is_empty() {
+        out.extend_from_slice(labels.as_bytes());
+        out.push(b',');
+    }
+    out.extend_from_slice(b"le=\"");
+    out.extend_from_slice(le.unwrap_or("+Inf").as_bytes());
+    out.extend_from_slice(b"\"} ");
+    write_u64(count, out);
+}
+
+/// A histogram's `_sum` and `_count` lines; shared by the text and OpenMetrics encoders.
+#[inline]
+fn write_sum_and_count(base: &str, labels: &str, sum: f64, count: u64, out: &mut Vec<u8>) {
+    write_series_prefix(base, "_sum", labels, out);
+    write_f64(sum, out);
+    out.push(b'\n');
+    write_series_prefix(base, "_count", labels, out);
+    write_u64(count, out);
+    out.push(b'\n');
+}
+
 /// The sample lines of one histogram series from a cumulative snapshot (`cumulative.len() ==
 /// le.len() + 1`, last = `+Inf` = count).
 pub(crate) fn write_histogram_samples(
@@ -340,27 +367,10 @@ pub(crate) fn write_histogram_samples(
 ) {
     let count = cumulative.last().copied().unwrap_or(0);
     for (i, c) in cumulative.iter().enumerate() {
-        out.extend_from_slice(base.as_bytes());
-        out.extend_from_slice(b"_bucket{");
-        if !labels.is_empty() {
-            out.extend_from_slice(labels.as_bytes());
-            out.push(b',');
-        }
-        out.extend_from_slice(b"le=\"");
-        match le.get(i) {
-            Some(l) => out.extend_from_slice(l.as_bytes()),
-            None => out.extend_from_slice(b"+Inf"),
-        }
-        out.extend_from_slice(b"\"} ");
-        write_u64(*c, out);
+        write_bucket_value(base, labels, le.get(i).map(|l| &**l), *c, out);
         out.push(b'\n');
     }
-    write_series_prefix(base, "_sum", labels, out);
-    write_f64(sum, out);
-    out.push(b'\n');
-    write_series_prefix(base, "_count", labels, out);
-    write_u64(count, out);
-    out.push(b'\n');
+    write_sum_and_count(base, labels, sum, count, out);
 }
 
 /// ` # {labels} value timestamp` (OpenMetrics exemplar), before the line's newline.
@@ -450,28 +460,11 @@ pub(crate) fn write_om_histogram(
 ) {
     let count = cumulative.last().copied().unwrap_or(0);
     for (i, c) in cumulative.iter().enumerate() {
-        out.extend_from_slice(base.as_bytes());
-        out.extend_from_slice(b"_bucket{");
-        if !labels.is_empty() {
-            out.extend_from_slice(labels.as_bytes());
-            out.push(b',');
-        }
-        out.extend_from_slice(b"le=\"");
-        match le.get(i) {
-            Some(l) => out.extend_from_slice(l.as_bytes()),
-            None => out.extend_from_slice(b"+Inf"),
-        }
-        out.extend_from_slice(b"\"} ");
-        write_u64(*c, out);
+        write_bucket_value(base, labels, le.get(i).map(|l| &**l), *c, out);
         write_cell_exemplar(exemplars.and_then(|e| e.get(i)), out);
         out.push(b'\n');
     }
-    write_series_prefix(base, "_sum", labels, out);
-    write_f64(sum, out);
-    out.push(b'\n');
-    write_series_prefix(base, "_count", labels, out);
-    write_u64(count, out);
-    out.push(b'\n');
+    write_sum_and_count(base, labels, sum, count, out);
     if let Some(ms) = created_ms {
         write_created(base, labels, ms, out);
     }
