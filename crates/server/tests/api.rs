@@ -1,6 +1,6 @@
 //! The REST API as a client sees it: in-process through `oneshot`, and once over a real socket.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+mod common;
 
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
@@ -14,16 +14,7 @@ use zigquant_server::serve::{build, Service};
 const KEY: &str = "test-key-0123456789abcdef";
 
 fn test_config() -> Config {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "zq-api-test-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    let mut config = Config::embedded_default().expect("default config");
-    config.server.data_dir = dir;
-    config.api.keys = vec![KEY.to_string()];
+    let mut config = common::test_config("api", KEY);
     config.api.body_limit_bytes = 4096;
     config
 }

@@ -1,7 +1,8 @@
 //! What the dashboard reads, as any client sees it: the page and its files (headers, ETag, gzip),
 //! `GET /api/v1/equity`, `GET /api/v1/alerts` and the `GET /api/v1/events` stream.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+mod common;
+
 use std::time::Duration;
 
 use axum::body::Body;
@@ -10,23 +11,12 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
 use zigquant_server::api::App;
-use zigquant_server::config::Config;
-use zigquant_server::serve::{build, Service};
+use zigquant_server::serve::Service;
 
 const KEY: &str = "dashboard-test-key-0123456789";
 
 fn service() -> Service {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "zq-dashboard-test-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    let mut config = Config::embedded_default().expect("default config");
-    config.server.data_dir = dir;
-    config.api.keys = vec![KEY.to_string()];
-    build(&config).expect("service builds")
+    common::service("dashboard", KEY)
 }
 
 fn request(method: Method, uri: &str) -> axum::http::request::Builder {

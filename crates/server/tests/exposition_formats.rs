@@ -2,7 +2,7 @@
 //! histograms) and OpenMetrics with exemplars; and the request id that links the API latency
 //! exemplar to the response and the access log.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+mod common;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
@@ -11,24 +11,13 @@ use prost::Message;
 use tower::ServiceExt;
 use zigquant_metrics::proto::MetricFamily;
 use zigquant_server::api::{App, REQUEST_ID_HEADER};
-use zigquant_server::config::Config;
-use zigquant_server::serve::{build, Service};
+use zigquant_server::serve::Service;
 
 /// What Prometheus 2.x sends with `--enable-feature=native-histograms`.
 const NATIVE_ACCEPT: &str = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
 
 fn service() -> Service {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "zq-formats-test-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    let mut config = Config::embedded_default().expect("default config");
-    config.server.data_dir = dir;
-    config.api.keys = vec![KEY.to_string()];
-    build(&config).expect("service builds")
+    common::service("formats", KEY)
 }
 
 const KEY: &str = "formats-test-key-0123456789abcdef";
