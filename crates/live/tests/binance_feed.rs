@@ -93,12 +93,8 @@ async fn every_closed_kline_reaches_the_consumer_once_in_order_through_every_fau
         .await;
     task.abort();
 
-    let seen: Vec<(i64, f64)> = recorder
-        .candles()
-        .iter()
-        .map(|c| (fixture.index_of(c.open_time_ms), c.close))
-        .collect();
-    let expected: Vec<(i64, f64)> = [
+    let seen = fixture.seen_closes(&recorder);
+    let expected = fixture.expected_closes(&[
         (2, 9),
         (3, 9),
         (4, 9),
@@ -112,10 +108,7 @@ async fn every_closed_kline_reaches_the_consumer_once_in_order_through_every_fau
         (12, 2),
         (13, 9),
         (14, 1),
-    ]
-    .iter()
-    .map(|&(k, v)| (k, fixture.candle(k, v).close))
-    .collect();
+    ]);
     assert_eq!(seen, expected, "the exact candle sequence");
     for (k, c) in seen.iter().zip(recorder.candles()) {
         assert_eq!(

@@ -66,12 +66,8 @@ async fn candles_close_on_the_next_one_and_reach_the_consumer_once_in_order_over
         .await;
     task.abort();
 
-    let seen: Vec<(i64, f64)> = recorder
-        .candles()
-        .iter()
-        .map(|c| (fixture.index_of(c.open_time_ms), c.close))
-        .collect();
-    let expected: Vec<(i64, f64)> = [
+    let seen = fixture.seen_closes(&recorder);
+    let expected = fixture.expected_closes(&[
         (2, 9),
         (3, 9),
         (4, 9),
@@ -83,10 +79,7 @@ async fn candles_close_on_the_next_one_and_reach_the_consumer_once_in_order_over
         (10, 9),
         (11, 1),
         (12, 2),
-    ]
-    .iter()
-    .map(|&(k, v)| (k, fixture.candle(k, v).close))
-    .collect();
+    ]);
     assert_eq!(seen, expected, "the exact candle sequence");
     assert_eq!(recorder.links(), [false, true, false, true, false, true]);
     assert_eq!(recorder.reconnects(), 2);

@@ -193,51 +193,15 @@ impl Fixture {
         let ws_url = format!("ws{scheme}://{}{ws_path}", ws.local_addr().unwrap());
         let rest_url = format!("http{scheme}://{}", rest.local_addr().unwrap());
         let acceptor = tls.map(|t| t.acceptor.clone());
-        {
-            let state = state.clone();
-            let acceptor = acceptor.clone();
-            tokio::spawn(async move {
-                loop {
-                    let Ok((tcp, _)) = ws.accept().await else {
-                        return;
-                    };
-                    let state = state.clone();
-                    let acceptor = acceptor.clone();
-                    tokio::spawn(async move {
-                        match acceptor {
-                            Some(a) => {
-                                if let Ok(s) = a.accept(tcp).await {
-                                    serve_ws(venue, base_ms, s, state).await
-                                }
-                            }
-                            None => serve_ws(venue, base_ms, tcp, state).await,
-                        }
-                    });
-                }
-            });
-        }
-        {
-            let state = state.clone();
-            tokio::spawn(async move {
-                loop {
-                    let Ok((tcp, _)) = rest.accept().await else {
-                        return;
-                    };
-                    let state = state.clone();
-                    let acceptor = acceptor.clone();
-                    tokio::spawn(async move {
-                        match acceptor {
-                            Some(a) => {
-                                if let Ok(s) = a.accept(tcp).await {
-                                    serve_rest(venue, base_ms, s, state).await
-                                }
-                            }
-                            None => serve_rest(venue, base_ms, tcp, state).await,
-                        }
-                    });
-                }
-            });
-        }
+        spawn_accept_loop(
+            ws,
+            Server::Ws,
+            acceptor.clone(),
+            venue,
+            base_ms,
+            state.clone(),
+        );
+        spawn_accept_loop(rest, Server::Rest, acceptor, venue, base_ms, state.clone());
         Fixture {
             venue,
             ws_url,
@@ -276,6 +240,72 @@ impl Fixture {
     /// The candle index of an open time.
     pub fn index_of(&self, open_time_ms: i64) -> i64 {
         (open_time_ms - self.base_ms) / MS
+    }
+
+    /// The candles a recorder saw, as `(timeline index, close)` in arrival order.
+    pub fn seen_closes(&self, recorder: &Recorder) -> Vec<(i64, f64)> {
+        recorder
+            .candles()
+            .iter()
+            .map(|c| (self.index_of(c.open_time_ms), c.close))
+            .collect()
+    }
+
+    /// What [`Fixture::seen_closes`] should be: `(timeline index, close)` of candle `k` at
+    /// update `version` for each `(k, version)`.
+    pub fn expected_closes(&self, updates: &[(i64, u32)]) -> Vec<(i64, f64)> {
+        updates
+            .iter()
+            .map(|&(k, v)| (k, self.candle(k, v).close))
+            .collect()
+    }
+}
+
+/// Which of a fixture's two servers a listener is.
+#[derive(Clone, Copy)]
+enum Server {
+    Ws,
+    Rest,
+}
+
+/// Accepts connections on `listener` until the runtime stops (through TLS when `acceptor` is
+/// set), serving each on its own task.
+fn spawn_accept_loop(
+    listener: TcpListener,
+    server: Server,
+    acceptor: Option<TlsAcceptor>,
+    venue: Venue,
+    base_ms: i64,
+    state: Arc<Mutex<State>>,
+) {
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            let state = state.clone();
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                match acceptor {
+                    Some(a) => {
+                        if let Ok(s) = a.accept(tcp).await {
+                            serve(server, venue, base_ms, s, state).await
+                        }
+                    }
+                    None => serve(server, venue, base_ms, tcp, state).await,
+                }
+            });
+        }
+    });
+}
+
+async fn serve<S>(server: Server, venue: Venue, base_ms: i64, stream: S, state: Arc<Mutex<State>>)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    match server {
+        Server::Ws => serve_ws(venue, base_ms, stream, state).await,
+        Server::Rest => serve_rest(venue, base_ms, stream, state).await,
     }
 }
 
