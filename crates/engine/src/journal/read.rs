@@ -3,13 +3,26 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{params, OptionalExtension};
+use rusqlite::{params, OptionalExtension, Row};
 
 use super::rows::{fill_from_row, order_from_row};
 use super::{Journal, JournalError, OrderRecord};
 use crate::domain::bars::Bar;
 use crate::domain::orders::Order;
 use crate::report::views::TradeInfo;
+
+/// A bar from a row's `time_ms, open, high, low, close, volume` columns (by name, so each query
+/// may put them where it likes).
+fn bar_from_row(r: &Row<'_>) -> rusqlite::Result<Bar> {
+    Ok(Bar {
+        time_ms: r.get("time_ms")?,
+        open: r.get("open")?,
+        high: r.get("high")?,
+        low: r.get("low")?,
+        close: r.get("close")?,
+        volume: r.get("volume")?,
+    })
+}
 
 impl Journal {
     /// Journaled run states.
@@ -46,18 +59,7 @@ impl Journal {
              ON b.pair = l.pair AND b.idx = l.m",
         )?;
         let rows = st.query_map([], |r| {
-            Ok((
-                r.get(0)?,
-                r.get::<_, i64>(1)? as u64,
-                Bar {
-                    time_ms: r.get(2)?,
-                    open: r.get(3)?,
-                    high: r.get(4)?,
-                    low: r.get(5)?,
-                    close: r.get(6)?,
-                    volume: r.get(7)?,
-                },
-            ))
+            Ok((r.get(0)?, r.get::<_, i64>(1)? as u64, bar_from_row(r)?))
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -67,16 +69,7 @@ impl Journal {
             "SELECT time_ms, open, high, low, close, volume FROM bars WHERE pair = ?1 \
              ORDER BY idx DESC LIMIT ?2",
         )?;
-        let rows = st.query_map(params![pair, n as i64], |r| {
-            Ok(Bar {
-                time_ms: r.get(0)?,
-                open: r.get(1)?,
-                high: r.get(2)?,
-                low: r.get(3)?,
-                close: r.get(4)?,
-                volume: r.get(5)?,
-            })
-        })?;
+        let rows = st.query_map(params![pair, n as i64], bar_from_row)?;
         let mut v: Vec<Bar> = rows.collect::<Result<_, _>>()?;
         v.reverse();
         self.count_rows(v.len() as u64);
