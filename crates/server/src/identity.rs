@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// Longest accepted bot name, in bytes (a name is for people and label values, not for prose).
@@ -35,7 +35,7 @@ pub enum BotNameError {
 /// The charset is the host-name charset plus `_`: the name is safe as a Prometheus label value,
 /// in Alertmanager group keys and notification texts, in URLs (dashboard links) and as a file
 /// name, and a host name is always a valid default.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String")]
 pub struct BotName(String);
 

@@ -15,6 +15,7 @@ pub mod limits;
 pub mod listener;
 pub mod live;
 pub mod live_view;
+pub mod logging;
 pub mod report;
 pub mod serve;
 pub mod telemetry;

@@ -20,7 +20,7 @@ use serde::Deserialize;
 pub const MAX_TRACKED_ADDRESSES: usize = 65_536;
 
 /// The `[limits]` configuration section.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, serde::Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct LimitsConfig {
     /// Failed authentications one address may make in a burst; they refill at this many per

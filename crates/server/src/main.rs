@@ -1,5 +1,5 @@
 //! `zigquant`: the trading service (`serve`, the default), the `backtest` command and
-//! `config --default`.
+//! `config --default | --effective`.
 
 use std::io::IsTerminal;
 use std::net::SocketAddr;
@@ -40,7 +40,8 @@ enum Command {
     Serve(ServeArgs),
     /// Backtest a strategy over an OHLCV CSV file (backtesting.py semantics) and print the report.
     Backtest(BacktestArgs),
-    /// Print configuration.
+    /// Print the default configuration (--default) or the one in force (--effective).
+    #[command(arg_required_else_help = true)]
     Config(ConfigArgs),
     /// Manage API keys: only their hashes are stored; a running server picks changes up.
     Keys(KeysArgs),
@@ -77,8 +78,8 @@ enum KeysAction {
 
 #[derive(Args, Clone, Default)]
 struct ServeArgs {
-    /// Address to listen on [default: 127.0.0.1:8080].
-    #[arg(long, env = "ZQ_LISTEN", value_name = "ADDR")]
+    /// Address to listen on, IP:PORT or HOST:PORT (e.g. localhost:8080) [default: 127.0.0.1:8080].
+    #[arg(long, env = "ZQ_LISTEN", value_name = "ADDR", value_parser = parse_listen)]
     listen: Option<SocketAddr>,
     /// Directory for the SQLite journal and the generated API key [default: ./data].
     #[arg(long, env = "ZQ_DATA_DIR", value_name = "DIR")]
@@ -99,10 +100,21 @@ struct ServeArgs {
 }
 
 #[derive(Args)]
+#[group(id = "what", required = true, multiple = false)]
 struct ConfigArgs {
     /// Print the embedded default configuration, with comments.
-    #[arg(long)]
+    #[arg(long, group = "what")]
     default: bool,
+    /// Print the configuration in force: the defaults, the --config file laid over them, then
+    /// environment and flags; commented like the defaults, secrets redacted.
+    #[arg(long, group = "what")]
+    effective: bool,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+fn parse_listen(text: &str) -> Result<SocketAddr, String> {
+    config::resolve_listen(text)
 }
 
 /// A strategy kind the registry knows (`sma-cross` or `sma_cross`, ...).
@@ -191,8 +203,7 @@ fn main() -> ExitCode {
                 print!("{}", config::default_toml());
                 ExitCode::SUCCESS
             } else {
-                eprintln!("error: nothing to do; try `zigquant config --default`");
-                ExitCode::from(2)
+                print_effective(args.serve)
             }
         }
         Some(Command::Backtest(args)) => run_backtest(args),
@@ -202,21 +213,50 @@ fn main() -> ExitCode {
     }
 }
 
-fn run_serve(args: ServeArgs) -> ExitCode {
-    init_tracing();
+/// The configuration `args` and the environment select, or the exit code of a clear error.
+fn load_config(args: &ServeArgs) -> Result<Config, ExitCode> {
     let overrides = Overrides {
         listen: args.listen,
-        data_dir: args.data_dir,
+        data_dir: args.data_dir.clone(),
         api_key: std::env::var("ZQ_API_KEY").ok(),
-        web_config_file: args.web_config_file,
-        name: args.name,
+        web_config_file: args.web_config_file.clone(),
+        name: args.name.clone(),
     };
-    let config = match Config::load(args.config.as_deref(), overrides) {
+    Config::load(args.config.as_deref(), overrides).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(2)
+    })
+}
+
+fn print_effective(args: ServeArgs) -> ExitCode {
+    let config = match load_config(&args) {
         Ok(config) => config,
+        Err(code) => return code,
+    };
+    let sources = match &args.config {
+        Some(file) => format!(
+            "embedded defaults, {} laid over them, environment and flags",
+            file.display()
+        ),
+        None => "embedded defaults, environment and flags".to_string(),
+    };
+    match config.effective_toml(&sources) {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("error: {e}");
-            return ExitCode::from(2);
+            ExitCode::FAILURE
         }
+    }
+}
+
+fn run_serve(args: ServeArgs) -> ExitCode {
+    init_tracing();
+    let config = match load_config(&args) {
+        Ok(config) => config,
+        Err(code) => return code,
     };
     match serve::run(config) {
         Ok(()) => ExitCode::SUCCESS,
@@ -305,8 +345,14 @@ fn run_backtest(args: BacktestArgs) -> ExitCode {
 }
 
 fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("ZQ_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let directives = zigquant_server::logging::filter_directives(
+        std::env::var("ZQ_LOG").ok().as_deref(),
+        std::env::var("RUST_LOG").ok().as_deref(),
+    );
+    let filter = tracing_subscriber::EnvFilter::try_new(&directives).unwrap_or_else(|e| {
+        eprintln!("warning: ignoring log filter {directives:?} (ZQ_LOG / RUST_LOG): {e}");
+        tracing_subscriber::EnvFilter::new("info")
+    });
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -98,6 +98,64 @@ fn invalid_config_fails_at_start_naming_the_field() {
     assert!(stderr(&missing).contains("/nonexistent/zq.toml"));
 }
 
+#[test]
+fn config_alone_prints_help() {
+    let output = zigquant(&["config"]);
+    assert_eq!(output.status.code(), Some(2));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        stderr(&output)
+    );
+    assert!(
+        text.contains("--effective") && text.contains("--default"),
+        "{text}"
+    );
+    assert!(!text.contains("nothing to do"), "{text}");
+}
+
+#[test]
+fn effective_config_shows_the_file_over_the_defaults_and_hides_secrets() {
+    let dir = temp_dir("effective");
+    let file = dir.join("fee.toml");
+    std::fs::write(
+        &file,
+        "[[engine.exchanges]]\nname = \"binance\"\nfee_rate = 0.002\n",
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_zigquant"))
+        .args(["config", "--effective", "--config", file.to_str().unwrap()])
+        .args(["--listen", "localhost:8181"])
+        .env("ZQ_API_KEY", "cli-secret-key-0123456789")
+        .env_remove("ZQ_LISTEN")
+        .env_remove("ZQ_DATA_DIR")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(text.contains("listen = \"127.0.0.1:8181\""), "{text}");
+    assert!(text.contains("name = \"hyperliquid\""), "{text}");
+    assert!(text.contains("fee_rate = 0.002"), "{text}");
+    assert!(!text.contains("cli-secret-key-0123456789"), "{text}");
+    let config = zigquant_server::config::Config::parse(&text, "effective").unwrap();
+    assert_eq!(config.engine.exchange_names(), ["hyperliquid", "binance"]);
+}
+
+#[test]
+fn a_short_api_key_in_the_environment_is_named() {
+    let output = Command::new(env!("CARGO_BIN_EXE_zigquant"))
+        .args(["config", "--effective"])
+        .env("ZQ_API_KEY", "short")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("ZQ_API_KEY"),
+        "{}",
+        stderr(&output)
+    );
+}
+
 /// Starts `zigquant serve` with `args`, quietly, in the background.
 fn spawn_serve(args: &[&str]) -> std::process::Child {
     Command::new(env!("CARGO_BIN_EXE_zigquant"))

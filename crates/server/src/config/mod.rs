@@ -1,23 +1,60 @@
 //! The zigquant configuration: one TOML document, embedded defaults, and the precedence
-//! flags > environment > file > defaults.
+//! flags > environment > file > defaults. A file is laid over the defaults by the rule of
+//! [`merge`] (named entries merge by name), and `zigquant config --effective` prints the result
+//! ([`effective`]).
 
-use std::net::SocketAddr;
+mod effective;
+pub mod merge;
+
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer, Serialize};
 use zigquant_engine::config::EngineConfig;
+
+use merge::Provenance;
 
 use crate::identity::{BotName, ConfigHash};
 use crate::limits::LimitsConfig;
 
 /// The server's own part of the default configuration file, with comments for users.
-const DEFAULT_SERVER_TOML: &str = include_str!("../default-config.toml");
+const DEFAULT_SERVER_TOML: &str = include_str!("../../default-config.toml");
 /// The engine's part of the default configuration file (owned by the engine crate).
-const DEFAULT_ENGINE_TOML: &str = include_str!("../../engine/default-engine.toml");
+use zigquant_engine::config::DEFAULT_ENGINE_TOML;
 
 /// Why a configuration could not be used; each message names the field at fault.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// The file cannot be laid over the defaults (a named entry without a name, a bad
+    /// `replace_defaults`, ...).
+    #[error("invalid config {origin}: {message}")]
+    Merge {
+        /// The file.
+        origin: String,
+        /// What is wrong, naming the key.
+        message: String,
+    },
+    /// A value of the merged configuration (the file over the defaults) is not usable; `note`
+    /// says where the entry at fault came from when the file did not write it.
+    #[error("invalid config {origin} (laid over the embedded defaults): {field}: {message}{}", note.as_deref().map(|n| format!("\n  note: {n}")).unwrap_or_default())]
+    InFile {
+        /// The file.
+        origin: String,
+        /// Path of the offending value, e.g. `engine.strategies[0].exchange`.
+        field: String,
+        /// What is wrong with it.
+        message: String,
+        /// Where that entry came from, when it matters.
+        note: Option<String>,
+    },
+    /// An environment variable holds an unusable value.
+    #[error("invalid environment variable {name}: {message}")]
+    Env {
+        /// The variable, e.g. `ZQ_API_KEY`.
+        name: &'static str,
+        /// What is wrong with its value.
+        message: String,
+    },
     /// The file could not be read.
     #[error("cannot read config file {path}: {source}")]
     Read {
@@ -35,12 +72,24 @@ pub enum ConfigError {
         message: String,
     },
     /// A value is well-formed but not usable.
-    #[error("invalid config: {0}")]
-    Invalid(String),
+    #[error("invalid config: {field}: {message}")]
+    Invalid {
+        /// Path of the offending value, e.g. `api.keys[0]`.
+        field: String,
+        /// What is wrong with it.
+        message: String,
+    },
+}
+
+fn invalid(field: impl Into<String>, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        field: field.into(),
+        message: message.into(),
+    }
 }
 
 /// The whole configuration document.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Where to listen and keep data.
@@ -64,10 +113,11 @@ pub struct Config {
 }
 
 /// Process-level settings.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
-    /// Address the HTTP server binds.
+    /// Address the HTTP server binds; host names (`localhost:8080`) are resolved.
+    #[serde(deserialize_with = "deserialize_listen")]
     pub listen: SocketAddr,
     /// Directory of the journal and the generated API key.
     pub data_dir: PathBuf,
@@ -96,7 +146,7 @@ impl ServerConfig {
 }
 
 /// REST API settings.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ApiConfig {
     /// Accepted bearer keys.
@@ -118,7 +168,7 @@ impl Default for ApiConfig {
 }
 
 /// `/metrics` settings.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MetricsConfig {
     /// When set, scrapes must send `Authorization: Bearer <token>`.
@@ -155,6 +205,35 @@ impl Default for MetricsConfig {
     }
 }
 
+/// Resolves a listen address: `IP:PORT`, `[IPv6]:PORT` or `HOST:PORT`. A host name that resolves
+/// to several addresses binds the first IPv4 one (what `localhost` means to most clients),
+/// else the first.
+pub fn resolve_listen(text: &str) -> Result<SocketAddr, String> {
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    if !text.contains(':') {
+        return Err(format!(
+            "{text:?} has no port: write HOST:PORT, e.g. localhost:8080 or 0.0.0.0:8080"
+        ));
+    }
+    let addrs: Vec<SocketAddr> = text
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {text:?}: {e}"))?
+        .collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or_else(|| addrs.first())
+        .copied()
+        .ok_or_else(|| format!("{text:?} resolves to no address"))
+}
+
+fn deserialize_listen<'de, D: Deserializer<'de>>(deserializer: D) -> Result<SocketAddr, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    resolve_listen(&text).map_err(serde::de::Error::custom)
+}
+
 /// Overrides from flags and environment (clap merges the two, flags first).
 #[derive(Clone, Debug, Default)]
 pub struct Overrides {
@@ -170,38 +249,74 @@ pub struct Overrides {
     pub name: Option<String>,
 }
 
+/// Smallest accepted API key length.
+const MIN_KEY_LEN: usize = 16;
+
 /// The default configuration document, as `zigquant config --default` prints it.
 pub fn default_toml() -> String {
     format!("{DEFAULT_SERVER_TOML}{DEFAULT_ENGINE_TOML}")
 }
 
+/// The embedded default document as a table.
+fn default_table() -> Result<toml::Table, ConfigError> {
+    toml::from_str(&default_toml()).map_err(|e| ConfigError::Parse {
+        origin: "(embedded default)".into(),
+        message: e.to_string(),
+    })
+}
+
 impl Config {
-    /// Parses a TOML document; keys it leaves out keep their defaults.
+    /// Parses a TOML document laid over the embedded defaults (see [`merge`]): keys it leaves
+    /// out keep their defaults, named entries merge by name. Does not validate.
     pub fn parse(text: &str, origin: &str) -> Result<Self, ConfigError> {
-        let mut config: Self = toml::from_str(text).map_err(|e| ConfigError::Parse {
+        Self::parse_with_provenance(text, origin).map(|(config, _)| config)
+    }
+
+    fn parse_with_provenance(text: &str, origin: &str) -> Result<(Self, Provenance), ConfigError> {
+        let file: toml::Table = toml::from_str(text).map_err(|e| ConfigError::Parse {
             origin: origin.to_string(),
             message: e.to_string(),
         })?;
-        config.document_hash = ConfigHash::of(text);
-        Ok(config)
+        let (merged, provenance) =
+            merge::merge(&default_table()?, file).map_err(|e| ConfigError::Merge {
+                origin: origin.to_string(),
+                message: e.0,
+            })?;
+        let config =
+            Self::deserialize(toml::Value::Table(merged)).map_err(|e| ConfigError::Parse {
+                origin: format!("{origin} (laid over the embedded defaults)"),
+                message: e.to_string(),
+            })?;
+        let config = Self {
+            document_hash: ConfigHash::of(text),
+            ..config
+        };
+        Ok((config, provenance))
     }
 
     /// The embedded defaults.
     pub fn embedded_default() -> Result<Self, ConfigError> {
-        Self::parse(&default_toml(), "(embedded default)")
+        let config = Self::parse("", "(embedded default)")?;
+        Ok(Self {
+            document_hash: ConfigHash::of(&default_toml()),
+            ..config
+        })
     }
 
     /// Loads the file (or the embedded defaults), applies overrides, and validates the result.
+    /// A validation error names the file, and where the entry at fault came from.
     pub fn load(file: Option<&Path>, overrides: Overrides) -> Result<Self, ConfigError> {
-        let mut config = match file {
+        let (mut config, provenance, origin) = match file {
             Some(path) => {
                 let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
                     path: path.to_path_buf(),
                     source,
                 })?;
-                Self::parse(&text, &path.display().to_string())?
+                let origin = path.display().to_string();
+                let (config, provenance) = Self::parse_with_provenance(&text, &origin)?;
+                (config, provenance, Some(origin))
             }
-            None => Self::embedded_default()?,
+            None => (Self::embedded_default()?, Provenance::default(), None),
         };
         if let Some(listen) = overrides.listen {
             config.server.listen = listen;
@@ -213,19 +328,44 @@ impl Config {
             config.server.web_config_file = Some(file);
         }
         if let Some(key) = overrides.api_key.filter(|k| !k.is_empty()) {
+            if key.len() < MIN_KEY_LEN {
+                return Err(ConfigError::Env {
+                    name: "ZQ_API_KEY",
+                    message: format!(
+                        "a key must be at least {MIN_KEY_LEN} characters (it has {})",
+                        key.len()
+                    ),
+                });
+            }
             config.api.keys.push(key);
         }
         // An empty ZQ_NAME (`ZQ_NAME=${ZQ_NAME:-}` in a compose file) means unset, as for ZQ_API_KEY.
         if let Some(name) = overrides.name.filter(|n| !n.is_empty()) {
-            let name = BotName::new(name)
-                .map_err(|e| ConfigError::Invalid(format!("ZQ_NAME / --name: {e}")))?;
+            let name =
+                BotName::new(name).map_err(|e| invalid("ZQ_NAME / --name", e.to_string()))?;
             config.server.name = Some(name);
         }
         if config.server.name.is_none() {
             config.server.name = Some(BotName::from_host());
         }
-        config.validate()?;
-        Ok(config)
+        match (config.validate(), origin) {
+            (Err(ConfigError::Invalid { field, message }), Some(origin)) => {
+                let note = provenance.explain(&field, &origin);
+                Err(ConfigError::InFile {
+                    origin,
+                    field,
+                    message,
+                    note,
+                })
+            }
+            (result, _) => result.map(|()| config),
+        }
+    }
+
+    /// The effective configuration as commented TOML: the embedded default document's comments
+    /// and layout, with this configuration's values; secrets are redacted.
+    pub fn effective_toml(&self, sources: &str) -> Result<String, ConfigError> {
+        effective::render(self, sources)
     }
 
     /// The native histogram layout of `[metrics]`.
@@ -239,9 +379,10 @@ impl Config {
     /// Checks what types alone cannot; messages name the field.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.native_histograms().validate().map_err(|e| {
-            ConfigError::Invalid(format!(
-                "metrics.native_histogram_bucket_factor / native_histogram_max_buckets: {e}"
-            ))
+            invalid(
+                "metrics.native_histogram_bucket_factor / native_histogram_max_buckets",
+                e.to_string(),
+            )
         })?;
         for (field, bounds) in [
             (
@@ -259,42 +400,45 @@ impl Config {
         ] {
             // The histogram's own rules (non-empty, finite, strictly increasing), so the config
             // cannot accept what the catalogue would refuse.
-            zigquant_metrics::Histogram::new(bounds)
-                .map_err(|e| ConfigError::Invalid(format!("{field}: {e}")))?;
+            zigquant_metrics::Histogram::new(bounds).map_err(|e| invalid(field, e.to_string()))?;
             if bounds.iter().any(|b| *b <= 0.0) {
-                return Err(ConfigError::Invalid(format!(
-                    "{field}: latency bounds must be positive"
-                )));
+                return Err(invalid(field, "latency bounds must be positive"));
             }
         }
         if self.api.body_limit_bytes == 0 {
-            return Err(ConfigError::Invalid(
-                "api.body_limit_bytes: must be positive".into(),
-            ));
+            return Err(invalid("api.body_limit_bytes", "must be positive"));
         }
         if self.api.max_page_size == 0 {
-            return Err(ConfigError::Invalid(
-                "api.max_page_size: must be positive".into(),
-            ));
+            return Err(invalid("api.max_page_size", "must be positive"));
         }
-        if let Some(i) = self.api.keys.iter().position(|k| k.len() < 16) {
-            return Err(ConfigError::Invalid(format!(
-                "api.keys[{i}]: a key must be at least 16 characters"
-            )));
+        if let Some(i) = self.api.keys.iter().position(|k| k.len() < MIN_KEY_LEN) {
+            return Err(invalid(
+                format!("api.keys[{i}]"),
+                format!("a key must be at least {MIN_KEY_LEN} characters"),
+            ));
         }
         if matches!(&self.metrics.bearer_token, Some(t) if t.is_empty()) {
-            return Err(ConfigError::Invalid(
-                "metrics.bearer_token: must not be empty when set".into(),
+            return Err(invalid(
+                "metrics.bearer_token",
+                "must not be empty when set",
             ));
         }
-        self.limits.validate().map_err(ConfigError::Invalid)?;
+        self.limits
+            .validate()
+            .map_err(|e| match e.split_once(": ") {
+                Some((field, message)) => invalid(field, message),
+                None => invalid("limits", e),
+            })?;
         self.engine
             .validate()
-            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+            .map_err(|e| invalid(e.field, e.message))?;
         // Live pairs: the interval must be one the venues publish (the error lists them).
         crate::live::LivePlan::from_config(&self.engine)
             .map(|_| ())
-            .map_err(|e| ConfigError::Invalid(e.to_string()))
+            .map_err(|e| match e {
+                crate::live::LiveSetupError::Interval(e) => invalid("engine.feed", e.to_string()),
+                crate::live::LiveSetupError::Feed(e) => invalid("engine.live", e.to_string()),
+            })
     }
 }
 
@@ -386,6 +530,125 @@ mod tests {
         // The same interval is fine when every pair is simulated.
         let synthetic = Config::parse("[engine.feed]\nbar_interval_secs = 120.0\n", "t").unwrap();
         synthetic.validate().unwrap();
+    }
+
+    fn write(name: &str, body: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("zq-config-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("c.toml");
+        std::fs::write(&file, body).unwrap();
+        file
+    }
+
+    #[test]
+    fn a_file_changing_one_exchange_keeps_the_others() {
+        // The README user's file: before the merge-by-name rule, it replaced the whole list and
+        // the default strategies lost their exchange.
+        let file = write(
+            "one-exchange",
+            "[[engine.exchanges]]\nname = \"binance\"\nfee_rate = 0.002\n",
+        );
+        let config = Config::load(Some(&file), Overrides::default()).unwrap();
+        assert_eq!(config.engine.exchange_names(), ["hyperliquid", "binance"]);
+        let binance = &config.engine.exchanges[1];
+        assert_eq!(binance.fee_rate, 0.002);
+        let default = Config::embedded_default().unwrap();
+        assert_eq!(
+            binance.latency_median_ms,
+            default.engine.exchanges[1].latency_median_ms
+        );
+        assert_eq!(config.engine.strategies, default.engine.strategies);
+    }
+
+    #[test]
+    fn a_conflict_names_the_file_and_the_default_entry() {
+        let file = write(
+            "replace",
+            "replace_defaults = [\"engine.exchanges\"]\n[[engine.exchanges]]\nname = \"binance\"\n",
+        );
+        let err = Config::load(Some(&file), Overrides::default())
+            .unwrap_err()
+            .to_string();
+        for needle in [
+            file.to_str().unwrap(),
+            "engine.strategies[0].exchange",
+            "unknown exchange \"hyperliquid\"",
+            "strategy \"sma_cross\" of the embedded defaults",
+            "remove = true",
+        ] {
+            assert!(err.contains(needle), "{needle:?} missing from: {err}");
+        }
+    }
+
+    #[test]
+    fn a_short_env_key_names_the_variable() {
+        let err = Config::load(
+            None,
+            Overrides {
+                api_key: Some("short".into()),
+                ..Overrides::default()
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("ZQ_API_KEY"), "{err}");
+        assert!(!err.contains("api.keys"), "{err}");
+    }
+
+    #[test]
+    fn listen_resolves_host_names() {
+        assert_eq!(
+            resolve_listen("localhost:8080").unwrap(),
+            SocketAddr::from(([127, 0, 0, 1], 8080))
+        );
+        assert_eq!(resolve_listen("[::1]:9").unwrap().port(), 9);
+        assert!(resolve_listen("localhost").unwrap_err().contains("no port"));
+        let config = Config::parse("[server]\nlisten = \"localhost:9001\"\n", "t").unwrap();
+        assert_eq!(
+            config.server.listen,
+            SocketAddr::from(([127, 0, 0, 1], 9001))
+        );
+    }
+
+    #[test]
+    fn the_effective_config_reads_back_as_itself_with_secrets_redacted() {
+        let file = write(
+            "effective",
+            "[metrics]\nbearer_token = \"scrape-secret-0123\"\n[[engine.strategies]]\nname = \"sma_cross_eth\"\nremove = true\n[[engine.pairs]]\nname = \"SOL-USDT\"\n",
+        );
+        let config = Config::load(
+            Some(&file),
+            Overrides {
+                api_key: Some("env-key-0123456789abcdef".into()),
+                ..Overrides::default()
+            },
+        )
+        .unwrap();
+        let text = config.effective_toml("test").unwrap();
+        assert!(!text.contains("env-key-0123456789abcdef"), "{text}");
+        assert!(!text.contains("scrape-secret-0123"), "{text}");
+        assert!(text.contains("keys = [\"<redacted>\"]"), "{text}");
+        assert!(
+            text.contains("# Seed of every random draw"),
+            "comments kept:\n{text}"
+        );
+        assert!(
+            !text.lines().any(|l| l == "name = \"sma_cross_eth\""),
+            "{text}"
+        );
+        let mut back = Config::parse(&text, "effective").unwrap();
+        back.api.keys = config.api.keys.clone();
+        back.metrics.bearer_token = config.metrics.bearer_token.clone();
+        back.document_hash = config.document_hash.clone();
+        assert_eq!(format!("{back:?}"), format!("{config:?}"));
+    }
+
+    #[test]
+    fn an_empty_strategy_list_survives_the_effective_print() {
+        let config = Config::parse("[engine]\nstrategies = []\n", "t").unwrap();
+        assert!(config.engine.strategies.is_empty());
+        let back = Config::parse(&config.effective_toml("t").unwrap(), "e").unwrap();
+        assert!(back.engine.strategies.is_empty());
     }
 
     #[test]
