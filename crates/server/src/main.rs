@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use zigquant_engine::strategy::{registry, Mode};
+use zigquant_engine::strategy::{registry, Mode, StrategyParams};
 use zigquant_metrics::alloc::CountingAllocator;
 use zigquant_server::config::{self, Config, Overrides};
 use zigquant_server::keys_cli::{self, KeysCommand};
@@ -39,6 +39,7 @@ enum Command {
     /// Run the service: engine, REST API and /metrics (the default).
     Serve(ServeArgs),
     /// Backtest a strategy over an OHLCV CSV file (backtesting.py semantics) and print the report.
+    #[command(allow_negative_numbers = true)]
     Backtest(BacktestArgs),
     /// Print the default configuration (--default) or the one in force (--effective).
     #[command(arg_required_else_help = true)]
@@ -147,24 +148,24 @@ struct BacktestArgs {
     /// Strategy to run.
     #[arg(long, default_value = "sma_cross", value_name = "NAME", value_parser = parse_strategy_kind)]
     strategy: &'static str,
-    /// sma_cross: fast SMA window, in bars.
-    #[arg(long, default_value_t = 10)]
-    fast: usize,
-    /// sma_cross: slow SMA window, in bars.
-    #[arg(long, default_value_t = 30)]
-    slow: usize,
-    /// Position mode.
-    #[arg(long, value_enum, default_value = "long-short")]
-    mode: ModeArg,
-    /// mean_reversion: rolling window, in bars.
-    #[arg(long, default_value_t = 20)]
-    window: usize,
-    /// mean_reversion: enter when |z| exceeds this.
-    #[arg(long, default_value_t = 2.0)]
-    entry_z: f64,
-    /// mean_reversion: exit when |z| falls below this.
-    #[arg(long, default_value_t = 0.5)]
-    exit_z: f64,
+    /// sma-cross: fast SMA window, in bars [default: 10].
+    #[arg(long)]
+    fast: Option<usize>,
+    /// sma-cross: slow SMA window, in bars [default: 30].
+    #[arg(long)]
+    slow: Option<usize>,
+    /// sma-cross: position mode [default: long-short].
+    #[arg(long, value_enum)]
+    mode: Option<ModeArg>,
+    /// mean-reversion: rolling window, in bars [default: 20].
+    #[arg(long)]
+    window: Option<usize>,
+    /// mean-reversion: enter when |z| exceeds this [default: 2.0].
+    #[arg(long)]
+    entry_z: Option<f64>,
+    /// mean-reversion: exit when |z| falls below this [default: 0.5].
+    #[arg(long)]
+    exit_z: Option<f64>,
     /// Base quantity per position.
     #[arg(long, default_value_t = 1.0)]
     qty: f64,
@@ -299,22 +300,59 @@ fn run_keys(args: KeysArgs) -> ExitCode {
     }
 }
 
-fn run_backtest(args: BacktestArgs) -> ExitCode {
+/// The strategy parameters the flags select. A flag the chosen kind does not take is an error,
+/// as a key of another kind is in the configuration file's `params`: the registry says which
+/// parameters each kind reads, for both.
+fn backtest_params(args: &BacktestArgs) -> Result<StrategyParams, String> {
+    let given = [
+        ("fast", args.fast.is_some()),
+        ("slow", args.slow.is_some()),
+        ("mode", args.mode.is_some()),
+        ("window", args.window.is_some()),
+        ("entry_z", args.entry_z.is_some()),
+        ("exit_z", args.exit_z.is_some()),
+    ];
+    let takes = registry::parameters_of(args.strategy);
+    if let Some((name, _)) = given
+        .iter()
+        .find(|(name, given)| *given && !takes.contains(name))
+    {
+        let flags: Vec<String> = takes
+            .iter()
+            .map(|p| format!("--{}", p.replace('_', "-")))
+            .collect();
+        return Err(format!(
+            "--{} is not a parameter of {} (it takes {})",
+            name.replace('_', "-"),
+            args.strategy,
+            flags.join(", ")
+        ));
+    }
+    let defaults = registry::Knobs::default();
     let knobs = registry::Knobs {
-        fast: args.fast,
-        slow: args.slow,
+        fast: args.fast.unwrap_or(defaults.fast),
+        slow: args.slow.unwrap_or(defaults.slow),
         mode: match args.mode {
-            ModeArg::LongShort => Mode::LongShort,
-            ModeArg::LongOnly => Mode::LongOnly,
+            Some(ModeArg::LongShort) => Mode::LongShort,
+            Some(ModeArg::LongOnly) => Mode::LongOnly,
+            None => defaults.mode,
         },
-        window: args.window,
-        entry_z: args.entry_z,
-        exit_z: args.exit_z,
+        window: args.window.unwrap_or(defaults.window),
+        entry_z: args.entry_z.unwrap_or(defaults.entry_z),
+        exit_z: args.exit_z.unwrap_or(defaults.exit_z),
         qty: args.qty,
     };
-    let Some(params) = registry::params_from_knobs(args.strategy, &knobs) else {
-        eprintln!("error: unknown strategy {:?}", args.strategy);
-        return ExitCode::from(2);
+    registry::params_from_knobs(args.strategy, &knobs)
+        .ok_or_else(|| format!("unknown strategy {:?}", args.strategy))
+}
+
+fn run_backtest(args: BacktestArgs) -> ExitCode {
+    let params = match backtest_params(&args) {
+        Ok(params) => params,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
     };
     let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
         OutputFormat::Table

@@ -350,22 +350,18 @@ fn backtest_takes_the_config_names_and_writes_a_report() {
     let dir = temp_dir("report");
     let data = write_prices(&dir);
     let data = data.to_str().unwrap();
-    for strategy in ["sma_cross", "sma-cross", "mean_reversion", "mean-reversion"] {
-        let output = zigquant(&[
-            "backtest",
-            "--data",
-            data,
-            "--strategy",
-            strategy,
-            "--fast",
-            "2",
-            "--slow",
-            "4",
-            "--window",
-            "3",
-            "--format",
-            "json",
-        ]);
+    // Each strategy with its own parameters only: a flag of the other one is refused
+    // (backtest_refuses_a_parameter_of_the_other_strategy).
+    for (strategy, params) in [
+        ("sma_cross", ["--fast", "2", "--slow", "4"].as_slice()),
+        ("sma-cross", &["--fast", "2", "--slow", "4"]),
+        ("mean_reversion", &["--window", "3"]),
+        ("mean-reversion", &["--window", "3"]),
+    ] {
+        let mut args = vec!["backtest", "--data", data, "--strategy", strategy];
+        args.extend_from_slice(params);
+        args.extend(["--format", "json"]);
+        let output = zigquant(&args);
         assert!(output.status.success(), "{strategy}: {}", stderr(&output));
         assert!(output.stderr.is_empty(), "no progress bar off a terminal");
     }
@@ -407,4 +403,46 @@ fn backtest_takes_the_config_names_and_writes_a_report() {
     ]);
     assert_eq!(unwritable.status.code(), Some(2));
     assert!(stderr(&unwritable).contains("/nonexistent-dir/report.html"));
+}
+
+#[test]
+fn backtest_takes_negative_values_to_its_own_validation() {
+    let dir = temp_dir("negative");
+    let data = write_prices(&dir);
+    let output = zigquant(&["backtest", "--data", data.to_str().unwrap(), "--qty", "-1"]);
+    assert_eq!(output.status.code(), Some(2));
+    let message = stderr(&output);
+    assert!(!message.contains("unexpected argument"), "{message}");
+    assert!(message.contains("qty"), "{message}");
+}
+
+#[test]
+fn backtest_refuses_a_parameter_of_the_other_strategy() {
+    let dir = temp_dir("foreign");
+    let data = write_prices(&dir);
+    let data = data.to_str().unwrap();
+    for (args, flag) in [
+        (
+            vec!["--strategy", "mean-reversion", "--fast", "5"],
+            "--fast",
+        ),
+        (
+            vec!["--strategy", "mean-reversion", "--mode", "long-only"],
+            "--mode",
+        ),
+        (
+            vec!["--strategy", "sma-cross", "--entry-z", "1.5"],
+            "--entry-z",
+        ),
+    ] {
+        let mut all = vec!["backtest", "--data", data];
+        all.extend(args);
+        let output = zigquant(&all);
+        assert_eq!(output.status.code(), Some(2), "{all:?}");
+        assert!(
+            stderr(&output).contains(flag),
+            "{all:?}: {}",
+            stderr(&output)
+        );
+    }
 }

@@ -63,6 +63,32 @@ pub struct Knobs {
     pub qty: f64,
 }
 
+impl Default for Knobs {
+    /// The CLI's defaults (`zigquant backtest --help`).
+    fn default() -> Self {
+        Self {
+            fast: 10,
+            slow: 30,
+            mode: Mode::LongShort,
+            window: 20,
+            entry_z: 2.0,
+            exit_z: 0.5,
+            qty: 1.0,
+        }
+    }
+}
+
+/// The parameters kind `kind` reads (the keys of its `params` table besides `kind`, and the
+/// knobs the CLI takes for it); any other is not its parameter, in a config file (serde refuses
+/// the unknown key) or on the command line (the CLI checks here).
+pub fn parameters_of(kind: &str) -> &'static [&'static str] {
+    match lookup(kind) {
+        Some("sma_cross") => &["fast", "slow", "mode", "qty"],
+        Some("mean_reversion") => &["window", "entry_z", "exit_z", "qty"],
+        _ => &[],
+    }
+}
+
 /// The parameters of kind `kind` (a name from [`KINDS`]) from the CLI's knobs.
 pub fn params_from_knobs(kind: &str, k: &Knobs) -> Option<StrategyParams> {
     match lookup(kind)? {
@@ -161,5 +187,28 @@ pub fn build(params: &StrategyParams) -> Box<dyn Strategy> {
             exit_z,
             qty,
         } => Box::new(MeanReversion::new(*window, *entry_z, *exit_z, *qty)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameters_of_each_kind_are_the_keys_of_its_params_table() {
+        for kind in KINDS {
+            let params = params_from_knobs(kind, &Knobs::default()).expect("a known kind");
+            let table = toml::Table::try_from(&params).expect("params serialize");
+            let mut keys: Vec<&str> = table
+                .keys()
+                .map(String::as_str)
+                .filter(|k| *k != "kind")
+                .collect();
+            keys.sort_unstable();
+            let mut listed = parameters_of(kind).to_vec();
+            listed.sort_unstable();
+            assert_eq!(keys, listed, "{kind}");
+        }
+        assert!(parameters_of("nope").is_empty());
     }
 }
