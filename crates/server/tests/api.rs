@@ -246,6 +246,10 @@ async fn orders_lifecycle_over_the_api() {
     )
     .await;
     assert_eq!(again.assert_error(StatusCode::CONFLICT), "already_final");
+    assert_eq!(
+        again.json()["error"]["message"],
+        format!("order {resting_id} is already cancelled")
+    );
 
     let listed = get(&app, "/api/v1/orders?strategy=manual&limit=10").await;
     assert_eq!(listed.status, StatusCode::OK, "{}", listed.text());
@@ -421,7 +425,66 @@ async fn bad_input_gets_a_json_4xx() {
         let answer = send(&app, request).await;
         assert_eq!(answer.status, status, "{label}: {}", answer.text());
         answer.assert_error(status);
+        assert_one_voice(&label, answer.json()["error"]["message"].as_str().unwrap());
     }
+    let bad_id = get(&app, "/api/v1/orders/abc").await;
+    assert_eq!(
+        bad_id.json()["error"]["message"],
+        "order id must be a positive integer"
+    );
+}
+
+/// Error messages speak the API's language: lower-case first word, no Rust type names or
+/// framework phrases.
+fn assert_one_voice(label: &str, message: &str) {
+    assert!(
+        message.chars().next().is_some_and(|c| !c.is_uppercase()),
+        "{label}: message starts upper-case: {message}"
+    );
+    for word in [
+        "u64",
+        "usize",
+        "f64",
+        "i64",
+        "struct ",
+        "Cannot parse",
+        "Failed to",
+        "target type",
+        "Cancelled",
+        "Filled",
+        "Rejected",
+        "PlaceOrder",
+        "OrdersQuery",
+    ] {
+        assert!(
+            !message.contains(word),
+            "{label}: message contains {word:?}: {message}"
+        );
+    }
+}
+
+/// A request that passes validation becomes an order: 201 with the order, whatever the risk
+/// check or the exchange then decides; a reject is the order's status and reason (README, API
+/// contract in the OpenAPI document).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_risk_rejected_order_is_created_with_status_rejected() {
+    let Service { app, .. } = service();
+    wait_ready(&app).await;
+    let answer = send(
+        &app,
+        post_json(
+            "/api/v1/orders",
+            r#"{"pair":"BTC-USDT","side":"buy","type":"market","qty":5}"#,
+        ),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text());
+    let order = answer.json();
+    assert_eq!(order["status"], "rejected", "{order}");
+    assert_eq!(order["reject_reason"], "risk_limit", "{order}");
+    let id = order["id"].as_u64().unwrap();
+    let fetched = get(&app, &format!("/api/v1/orders/{id}")).await.json();
+    assert_eq!(fetched["status"], "rejected");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -68,16 +68,80 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// Rewrites a parser's message into the API's voice: no Rust type names (`f64`, `u64`,
+/// `struct PlaceOrder`), no framework prefixes, lower-case first letter.
+pub fn plain(message: &str) -> String {
+    const PREFIXES: [&str; 4] = [
+        "Failed to deserialize the JSON body into the target type: ",
+        "Failed to deserialize query string: ",
+        "Failed to parse the request body as JSON: ",
+        "Failed to buffer the request body: ",
+    ];
+    let mut text = message;
+    for prefix in PREFIXES {
+        if let Some(rest) = text.strip_prefix(prefix) {
+            text = rest;
+        }
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut words = text.split(' ').peekable();
+    while let Some(word) = words.next() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        let core = word.trim_end_matches([',', '.', ';']);
+        let tail = &word[core.len()..];
+        let replacement = match core {
+            "f64" | "f32" => Some("a number"),
+            "u64" | "u32" | "u16" | "u8" | "usize" => Some("a non-negative integer"),
+            "i64" | "i32" | "isize" => Some("an integer"),
+            "struct" => {
+                // `struct PlaceOrder` -> `an object`
+                words.next();
+                Some("an object")
+            }
+            _ => None,
+        };
+        match replacement {
+            Some(r) => {
+                out.push_str(r);
+                out.push_str(tail);
+            }
+            None => out.push_str(word),
+        }
+    }
+    let mut chars = out.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => out,
+    }
+}
+
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
         let status = rejection.status();
-        let code = match status {
-            StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
-            StatusCode::UNPROCESSABLE_ENTITY => "invalid_field",
-            _ => "malformed_json",
+        let (code, message) = match status {
+            StatusCode::PAYLOAD_TOO_LARGE => (
+                "body_too_large",
+                "request body is larger than api.body_limit_bytes".to_string(),
+            ),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+                "unsupported_media_type",
+                "send the body as JSON with `Content-Type: application/json`".to_string(),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY => (
+                "invalid_field",
+                format!("request body: {}", plain(&rejection.body_text())),
+            ),
+            _ => (
+                "malformed_json",
+                format!(
+                    "request body is not valid JSON: {}",
+                    plain(&rejection.body_text())
+                ),
+            ),
         };
-        Self::new(status, code, rejection.body_text())
+        Self::new(status, code, message)
     }
 }
 
@@ -86,7 +150,7 @@ impl From<QueryRejection> for ApiError {
         Self::new(
             StatusCode::BAD_REQUEST,
             "invalid_query",
-            rejection.body_text(),
+            format!("query string: {}", plain(&rejection.body_text())),
         )
     }
 }
@@ -96,7 +160,39 @@ impl From<PathRejection> for ApiError {
         Self::new(
             StatusCode::BAD_REQUEST,
             "invalid_path",
-            rejection.body_text(),
+            format!("path: {}", plain(&rejection.body_text())),
         )
+    }
+}
+
+impl ApiError {
+    /// 400 for an order id in the path that is not a positive integer.
+    pub fn invalid_order_id() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_path",
+            "order id must be a positive integer",
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain;
+
+    #[test]
+    fn parser_messages_lose_rust_names_and_prefixes() {
+        assert_eq!(
+            plain("Failed to deserialize the JSON body into the target type: qty: invalid type: string \"x\", expected f64 at line 1 column 9"),
+            "qty: invalid type: string \"x\", expected a number at line 1 column 9"
+        );
+        assert_eq!(
+            plain("invalid type: integer `1`, expected struct PlaceOrder"),
+            "invalid type: integer `1`, expected an object"
+        );
+        assert_eq!(
+            plain("Failed to deserialize query string: limit: invalid digit found in string"),
+            "limit: invalid digit found in string"
+        );
     }
 }

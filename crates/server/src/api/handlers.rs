@@ -58,11 +58,29 @@ impl From<OrderError> for ApiError {
             OrderError::InvalidPrice(_) => ApiError::unprocessable("invalid_price", message),
             OrderError::TradingHalted(_) => ApiError::unavailable(message),
             OrderError::NotFound(_) => ApiError::not_found(message),
-            OrderError::AlreadyFinal { .. } => {
-                ApiError::new(StatusCode::CONFLICT, "already_final", message)
-            }
+            OrderError::AlreadyFinal { id, status } => ApiError::new(
+                StatusCode::CONFLICT,
+                "already_final",
+                format!("order {id} is already {}", status_name(status)),
+            ),
             OrderError::Unavailable(_) => ApiError::unavailable(message),
         }
+    }
+}
+
+/// An order status as the API spells it (`cancelled`), from its serialization.
+fn status_name(status: OrderStatus) -> String {
+    match serde_json::to_value(status) {
+        Ok(serde_json::Value::String(name)) => name,
+        _ => format!("{status:?}").to_lowercase(),
+    }
+}
+
+/// The order id of a path, or the API's message for one that is not a positive integer.
+fn order_id(id: Result<Path<u64>, PathRejection>) -> Result<u64, ApiError> {
+    match id {
+        Ok(Path(id)) if id > 0 => Ok(id),
+        _ => Err(ApiError::invalid_order_id()),
     }
 }
 
@@ -324,7 +342,7 @@ pub async fn get_order(
     State(state): State<AppState>,
     id: Result<Path<u64>, PathRejection>,
 ) -> Result<Response, ApiError> {
-    let Path(id) = id?;
+    let id = order_id(id)?;
     match call(&state, move |e| e.order(id)).await?? {
         Some(order) => Ok(Json(order).into_response()),
         None => Err(ApiError::not_found(format!("order {id} not found"))),
@@ -337,7 +355,7 @@ pub async fn cancel_order(
     caller: Option<Extension<Caller>>,
     id: Result<Path<u64>, PathRejection>,
 ) -> Result<Response, ApiError> {
-    let Path(id) = id?;
+    let id = order_id(id)?;
     let who = audit_context(caller);
     let order = call(&state, move |e| match who {
         Some(who) => e.cancel_order_as(id, who),
