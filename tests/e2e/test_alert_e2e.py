@@ -6,6 +6,7 @@ import datetime as dt
 import time
 
 import pytest
+import requests
 import yaml
 
 import promql_refs
@@ -72,7 +73,11 @@ def test_exchange_disconnected_fires_and_reaches_alertmanager(outage):
     assert alert["labels"]["exchange"] == "hyperliquid"
     assert alert["labels"]["severity"] == "critical"
     assert alert["labels"]["instance"] == zq.addr
-    assert alert["annotations"]["runbook_url"] == "docs/runbooks.md#exchangedisconnected"
+    runbook = alert["annotations"]["runbook_url"]
+    assert runbook == f"http://{zq.addr}/runbooks#exchangedisconnected", runbook
+    page = requests.get(runbook, timeout=5)   # the link opens, at the alert's own section
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert 'id="exchangedisconnected"' in page.text
     assert alert["annotations"]["summary"] == "Exchange hyperliquid is disconnected"
     assert [r["name"] for r in alert["receivers"]] == ["critical"]
     assert alert["status"]["state"] == "active"

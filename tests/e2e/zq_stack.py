@@ -180,7 +180,9 @@ def start_prometheus(procs, tmp: Path, zigquant_addr: str, rule_files: list[Path
                      extra_args: list[str] = ()) -> Prometheus:
     port = free_port()
     cfg = {
-        "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"},
+        "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s",
+                   # as deploy/prometheus/prometheus.yml: runbook links open zigquant's /runbooks
+                   "external_labels": {"runbook_base": f"http://{zigquant_addr}/runbooks"}},
         "rule_files": [str(p) for p in rule_files],
         "scrape_configs": [{"job_name": "zigquant", "metrics_path": "/metrics",
                             "static_configs": [{"targets": [zigquant_addr]}]}],

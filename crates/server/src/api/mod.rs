@@ -1,5 +1,5 @@
-//! The HTTP surface: REST API v1 (authenticated), `/metrics`, `/health`, `/ready`, and the
-//! dashboard page at `/` with its files under `/ui/` (public: they hold no data).
+//! The HTTP surface: REST API v1 (authenticated), `/metrics`, `/health`, `/ready`, `/runbooks`,
+//! and the dashboard page at `/` with its files under `/ui/` (public: they hold no data).
 //!
 //! Handlers are thin: parse, call the engine, map the result. The route table below is the single
 //! source of the router, the OpenAPI document and the bounded `path` label values.
@@ -12,6 +12,7 @@ mod metrics_endpoint;
 mod openapi;
 mod request_id;
 mod request_metrics;
+mod runbooks;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -111,6 +112,12 @@ pub const ROUTES: &[RouteDoc] = &[
         "GET",
         "/metrics",
         "Prometheus exposition (text 0.0.4 or OpenMetrics 1.0.0).",
+        false,
+    ),
+    route(
+        "GET",
+        "/runbooks",
+        "The alert runbooks as HTML; every alert's runbook_url links to a section.",
         false,
     ),
     route("GET", "/api/v1/openapi.json", "This document.", true),
@@ -250,6 +257,7 @@ pub fn routes(state: AppState, body_limit_bytes: usize) -> Router {
         .route("/health", get(handlers::health))
         .route("/ready", get(handlers::ready))
         .route("/metrics", get(metrics_endpoint::metrics))
+        .route("/runbooks", get(runbooks::page))
         .merge(v1)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
