@@ -700,6 +700,23 @@ mod tests {
     }
 
     #[test]
+    fn the_quiet_example_turns_the_injected_faults_off() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/examples/quiet.toml");
+        let config = Config::load(Some(&path), Overrides::default()).unwrap();
+        assert!(!config.engine.noise.enabled);
+        for exchange in &config.engine.exchanges {
+            assert_eq!(exchange.disconnect_rate_per_hour, 0.0, "{}", exchange.name);
+            assert!(exchange.disconnect.is_empty(), "{}", exchange.name);
+        }
+        let default = Config::embedded_default().unwrap();
+        assert_eq!(config.engine.strategies, default.engine.strategies);
+        assert_eq!(
+            config.engine.exchange_names(),
+            default.engine.exchange_names()
+        );
+    }
+
+    #[test]
     fn errors_name_the_field() {
         let err = Config::parse("[metrics]\napi_latency_buckets = \"x\"\n", "t").unwrap_err();
         assert!(err.to_string().contains("api_latency_buckets"), "{err}");
