@@ -24,6 +24,8 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+import api_contract
+
 ROOT = Path(__file__).resolve().parents[2]
 API_KEY = "robustness-test-key-0123456789"
 
@@ -221,8 +223,10 @@ class Zigquant:
         headers = dict(kw.pop("headers", {}))
         if key is not None:
             headers["Authorization"] = f"Bearer {key}"
-        return self.session.request(method, self.url + path, headers=headers,
-                                    timeout=kw.pop("timeout", 5), **kw)
+        response = self.session.request(method, self.url + path, headers=headers,
+                                        timeout=kw.pop("timeout", 5), **kw)
+        api_contract.check(response, self.url, self.env.get("ZQ_API_KEY", API_KEY))
+        return response
 
     def api_json(self, path: str):
         r = self.api("GET", path)

@@ -14,6 +14,7 @@ import pytest
 import requests
 import yaml
 
+import api_contract
 import promql_refs
 
 ROOT = promql_refs.ROOT
@@ -110,7 +111,9 @@ class Zigquant:
         headers = kw.pop("headers", {})
         if key:
             headers["Authorization"] = f"Bearer {key}"
-        return requests.request(method, self.url + path, headers=headers, timeout=5, **kw)
+        response = requests.request(method, self.url + path, headers=headers, timeout=5, **kw)
+        api_contract.check(response, self.url, API_KEY)
+        return response
 
 
 def start_zigquant(procs, binary: Path, tmp: Path, config: str | None = None, name: str = "zigquant",

@@ -184,7 +184,32 @@ async fn documented_routes_are_all_served() {
             assert_ne!(answer.json()["error"]["message"], "no such route", "{uri}");
         }
         assert_ne!(answer.status, StatusCode::METHOD_NOT_ALLOWED, "{uri}");
+        if let zigquant_server::api::Success::Json { status, .. } = route.success {
+            let schema =
+                &op["responses"][status.to_string()]["content"]["application/json"]["schema"];
+            assert!(
+                schema.as_object().is_some_and(|s| !s.is_empty()),
+                "{} {}: no response schema: {op}",
+                route.method,
+                route.path
+            );
+        }
     }
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(
+        schemas["PlaceOrder"]["properties"]["side"]["enum"],
+        serde_json::json!(["buy", "sell"]),
+        "{schemas}"
+    );
+    assert_eq!(
+        doc["paths"]["/api/v1/orders"]["post"]["requestBody"]["content"]["application/json"]
+            ["schema"]["$ref"],
+        "#/components/schemas/PlaceOrder"
+    );
+    assert!(
+        schemas["ErrorBody"]["properties"]["error"].is_object(),
+        "{schemas}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -5,13 +5,15 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use zigquant_engine::{
     AuditContext, EngineError, EngineHandle, OrderError, OrderFilter, OrderKind, OrderRequest,
-    OrderSide, OrderStatus, Page,
+    OrderSide, OrderStatus, Page as EnginePage,
 };
 
+use super::bodies::{Health, Items, Page, Ready};
 use super::error::ApiError;
 use super::{AppState, Caller};
 
@@ -85,8 +87,8 @@ fn order_id(id: Result<Path<u64>, PathRejection>) -> Result<u64, ApiError> {
 }
 
 /// `GET /health`: the process is alive.
-pub async fn health() -> Json<serde_json::Value> {
-    Json(json!({ "status": "ok" }))
+pub async fn health() -> Json<Health> {
+    Json(Health { status: "ok" })
 }
 
 /// `GET /ready`: 200 when the journal is writable and the feeds are live, else 503.
@@ -98,19 +100,19 @@ pub async fn ready(State(state): State<AppState>) -> Result<Response, ApiError> 
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    let body = json!({
-        "status": if ready { "ready" } else { "not_ready" },
-        "journal_ok": health.journal_ok,
-        "feeds_live": health.feeds_live,
-        "halted": health.halted,
-    });
+    let body = Ready {
+        status: if ready { "ready" } else { "not_ready" },
+        journal_ok: health.journal_ok,
+        feeds_live: health.feeds_live,
+        halted: health.halted,
+    };
     Ok((status, Json(body)).into_response())
 }
 
 /// `GET /api/v1/strategies`.
 pub async fn list_strategies(State(state): State<AppState>) -> Result<Response, ApiError> {
     let strategies = call(&state, |e| e.strategies()).await??;
-    Ok(Json(json!({ "items": strategies })).into_response())
+    Ok(Json(Items { items: strategies }).into_response())
 }
 
 /// `GET /api/v1/strategies/{name}`.
@@ -191,26 +193,19 @@ pub struct OrdersQuery {
     limit: Option<usize>,
 }
 
-/// A page of a listing as the API returns it.
-#[derive(Serialize)]
-struct PageBody<T> {
-    items: Vec<T>,
-    total: u64,
-    offset: usize,
-    limit: usize,
-}
-
 /// A listing endpoint's answer: checks the page query, fetches that page off the async workers
-/// and wraps it in a [`PageBody`].
+/// and wraps it in a [`Page`].
 async fn page_response<T: Serialize + Send + 'static>(
     state: &AppState,
     query: PageQuery,
-    fetch: impl FnOnce(&EngineHandle, usize, usize) -> Result<Page<T>, EngineError> + Send + 'static,
+    fetch: impl FnOnce(&EngineHandle, usize, usize) -> Result<EnginePage<T>, EngineError>
+        + Send
+        + 'static,
 ) -> Result<Response, ApiError> {
     let limit = page_limit(state, query.limit)?;
     let offset = query.offset.unwrap_or(0);
     let page = call(state, move |e| fetch(e, offset, limit)).await??;
-    Ok(Json(PageBody {
+    Ok(Json(Page {
         items: page.items,
         total: page.total,
         offset,
@@ -246,7 +241,7 @@ pub async fn list_orders(
         limit,
     };
     let page = call(&state, move |e| e.orders(&filter)).await??;
-    Ok(Json(PageBody {
+    Ok(Json(Page {
         items: page.items,
         total: page.total,
         offset,
@@ -256,7 +251,7 @@ pub async fn list_orders(
 }
 
 /// Order type in the API's flat request body.
-#[derive(Deserialize, Clone, Copy, Default)]
+#[derive(Deserialize, JsonSchema, Clone, Copy, Default)]
 #[serde(rename_all = "snake_case")]
 enum OrderType {
     #[default]
@@ -265,18 +260,31 @@ enum OrderType {
 }
 
 /// Body of `POST /api/v1/orders`.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlaceOrder {
+    /// A configured pair, e.g. `BTC-USDT`.
     pair: String,
+    /// `buy` or `sell`.
+    #[schemars(schema_with = "side_schema")]
     side: OrderSide,
+    /// `market` (default) or `limit`.
     #[serde(default, rename = "type")]
     order_type: OrderType,
+    /// Base quantity, > 0.
     qty: f64,
+    /// Limit price, > 0; required for limit orders, refused for market orders.
     price: Option<f64>,
+    /// Limit orders: cancel after this many wall seconds (> 0).
     time_in_force_secs: Option<f64>,
+    /// Attribution: a configured strategy; default `manual`.
     strategy: Option<String>,
+    /// Venue: a configured exchange; default the first configured.
     exchange: Option<String>,
+}
+
+fn side_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({"type": "string", "enum": ["buy", "sell"]})
 }
 
 impl PlaceOrder {
@@ -368,7 +376,7 @@ pub async fn cancel_order(
 /// `GET /api/v1/positions`.
 pub async fn list_positions(State(state): State<AppState>) -> Result<Response, ApiError> {
     let positions = call(&state, |e| e.positions()).await??;
-    Ok(Json(json!({ "items": positions })).into_response())
+    Ok(Json(Items { items: positions }).into_response())
 }
 
 /// Query of `GET /api/v1/trades`.

@@ -4,6 +4,7 @@
 //! Handlers are thin: parse, call the engine, map the result. The route table below is the single
 //! source of the router, the OpenAPI document and the bounded `path` label values.
 
+pub mod bodies;
 mod error;
 mod guard;
 mod handlers;
@@ -22,6 +23,7 @@ use axum::http::StatusCode;
 use axum::middleware;
 use axum::routing::{get, post};
 use axum::Router;
+use schemars::{JsonSchema, Schema, SchemaGenerator};
 use tower::Layer;
 use zigquant_engine::EngineHandle;
 use zigquant_metrics::Catalogue;
@@ -61,6 +63,34 @@ pub struct AppState {
     pub live_view: Arc<LiveFeed>,
 }
 
+/// Writes the JSON Schema of one Rust type into the OpenAPI document's components.
+pub type SchemaFn = fn(&mut SchemaGenerator) -> Schema;
+
+/// The schema of `T` (a `$ref` into `#/components/schemas`), as a [`SchemaFn`].
+pub fn schema_of<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
+    generator.subschema_for::<T>()
+}
+
+/// What a route answers when it succeeds.
+#[derive(Clone, Copy)]
+pub enum Success {
+    /// A JSON body of a Rust type, with this status.
+    Json {
+        /// HTTP status of success (200, or 201 for a created order).
+        status: u16,
+        /// The body's type.
+        schema: SchemaFn,
+    },
+    /// The Prometheus exposition (text 0.0.4 or OpenMetrics).
+    Exposition,
+    /// An HTML page.
+    Html,
+    /// A file of the dashboard: a script, a style sheet or an icon.
+    UiFile,
+    /// A Server-Sent Events stream.
+    EventStream,
+}
+
 /// One documented route: the router, the OpenAPI document and the metrics label domain use it.
 pub struct RouteDoc {
     /// HTTP method, upper case.
@@ -71,6 +101,17 @@ pub struct RouteDoc {
     pub summary: &'static str,
     /// Whether a bearer key is required.
     pub authenticated: bool,
+    /// The JSON request body's type, for routes that take one.
+    pub request: Option<SchemaFn>,
+    /// What success looks like.
+    pub success: Success,
+}
+
+const fn json(schema: SchemaFn) -> Success {
+    Success::Json {
+        status: 200,
+        schema,
+    }
 }
 
 const fn route(
@@ -78,12 +119,15 @@ const fn route(
     path: &'static str,
     summary: &'static str,
     authenticated: bool,
+    success: Success,
 ) -> RouteDoc {
     RouteDoc {
         method,
         path,
         summary,
         authenticated,
+        request: None,
+        success,
     }
 }
 
@@ -94,107 +138,163 @@ pub const ROUTES: &[RouteDoc] = &[
         "/",
         "The live dashboard (HTML; asks for an API key, keeps it in sessionStorage).",
         false,
+        Success::Html,
     ),
     route(
         "GET",
         "/ui/{file}",
         "A file of the dashboard (script, style sheet, icon), embedded in the binary.",
         false,
+        Success::UiFile,
     ),
-    route("GET", "/health", "Liveness: the process answers.", false),
+    route(
+        "GET",
+        "/health",
+        "Liveness: the process answers.",
+        false,
+        json(schema_of::<bodies::Health>),
+    ),
     route(
         "GET",
         "/ready",
-        "Readiness: journal open and market feeds live.",
+        "Readiness: journal open and market feeds live (503 with the same body when not).",
         false,
+        json(schema_of::<bodies::Ready>),
     ),
     route(
         "GET",
         "/metrics",
         "Prometheus exposition (text 0.0.4 or OpenMetrics 1.0.0).",
         false,
+        Success::Exposition,
     ),
     route(
         "GET",
         "/runbooks",
         "The alert runbooks as HTML; every alert's runbook_url links to a section.",
         false,
+        Success::Html,
     ),
-    route("GET", "/api/v1/openapi.json", "This document.", true),
+    route(
+        "GET",
+        "/api/v1/openapi.json",
+        "This document.",
+        true,
+        json(schema_of::<bodies::AnyObject>),
+    ),
     route(
         "GET",
         "/api/v1/strategies",
         "All strategies with state and statistics.",
         true,
+        json(schema_of::<bodies::Items<bodies::StrategyView>>),
     ),
-    route("GET", "/api/v1/strategies/{name}", "One strategy.", true),
+    route(
+        "GET",
+        "/api/v1/strategies/{name}",
+        "One strategy.",
+        true,
+        json(schema_of::<bodies::StrategyView>),
+    ),
     route(
         "POST",
         "/api/v1/strategies/{name}/start",
         "Start a strategy (journaled).",
         true,
+        json(schema_of::<bodies::StrategyView>),
     ),
     route(
         "POST",
         "/api/v1/strategies/{name}/stop",
         "Stop a strategy (journaled; survives restart).",
         true,
+        json(schema_of::<bodies::StrategyView>),
     ),
     route(
         "GET",
         "/api/v1/orders",
         "Orders, filtered by status, strategy and pair; paginated.",
         true,
+        json(schema_of::<bodies::Page<bodies::OrderView>>),
     ),
+    RouteDoc {
+        request: Some(schema_of::<handlers::PlaceOrder>),
+        ..route(
+            "POST",
+            "/api/v1/orders",
+            "Place an order. A request that passes validation becomes an order: 201 with it, \
+             also when the risk check or the exchange rejects it (`status` = `rejected` with a \
+             `reject_reason`, for every reason). A request that fails validation is a 4xx and \
+             never becomes an order.",
+            true,
+            Success::Json {
+                status: 201,
+                schema: schema_of::<bodies::OrderView>,
+            },
+        )
+    },
     route(
-        "POST",
-        "/api/v1/orders",
-        "Place an order; 201 with the order.",
+        "GET",
+        "/api/v1/orders/{id}",
+        "One order.",
         true,
+        json(schema_of::<bodies::OrderView>),
     ),
-    route("GET", "/api/v1/orders/{id}", "One order.", true),
     route(
         "DELETE",
         "/api/v1/orders/{id}",
-        "Cancel an open order.",
+        "Cancel an open order (409 when it is already final).",
         true,
+        json(schema_of::<bodies::OrderView>),
     ),
-    route("GET", "/api/v1/positions", "Positions per pair.", true),
+    route(
+        "GET",
+        "/api/v1/positions",
+        "Positions per pair.",
+        true,
+        json(schema_of::<bodies::Items<bodies::PositionView>>),
+    ),
     route(
         "GET",
         "/api/v1/trades",
         "Fills, newest first; paginated.",
         true,
+        json(schema_of::<bodies::Page<bodies::TradeView>>),
     ),
     route(
         "GET",
         "/api/v1/metrics",
         "JSON summary of the trading metrics.",
         true,
+        json(schema_of::<bodies::SummaryView>),
     ),
     route(
         "GET",
         "/api/v1/audit",
         "Audit trail of orders placed or cancelled and strategies started or stopped: time, key name, client address, request id, outcome; newest first, paginated.",
         true,
+        json(schema_of::<bodies::Page<bodies::AuditView>>),
     ),
     route(
         "GET",
         "/api/v1/equity",
         "Equity over market time for `portfolio` or a strategy; min/max-preserving downsample.",
         true,
+        json(schema_of::<bodies::EquityView>),
     ),
     route(
         "GET",
         "/api/v1/alerts",
         "The latest risk alerts, newest first.",
         true,
+        json(schema_of::<bodies::AlertsView>),
     ),
     route(
         "GET",
         "/api/v1/events",
         "Server-Sent Events: fills, order changes, alerts, link and strategy changes.",
         true,
+        Success::EventStream,
     ),
 ];
 

@@ -1,67 +1,63 @@
 //! `GET /api/v1/openapi.json`: an OpenAPI 3.0 document built from the route table, so the document
-//! cannot list a route the router does not serve (a test checks the converse).
+//! cannot list a route the router does not serve (a test checks the converse). Request and
+//! response schemas are generated from the Rust types the handlers (de)serialize.
 
 use axum::Json;
+use schemars::generate::SchemaSettings;
 use serde_json::{json, Map, Value};
 
-use super::{RouteDoc, ROUTES};
+use super::bodies::ErrorBody;
+use super::{schema_of, RouteDoc, Success, ROUTES};
 
 /// Serves the document.
 pub async fn document() -> Json<Value> {
     Json(build())
 }
 
+const DESCRIPTION: &str = "Paper-trading service. Every /api/v1 route needs \
+`Authorization: Bearer <key>`. Errors are `{\"error\": {\"code\", \"message\"}}` with a 4xx or 5xx \
+status. Numbers that can be non-finite (statistics such as sharpe or win_rate before any trade) \
+are JSON numbers when finite and the strings \"NaN\", \"+Inf\" or \"-Inf\" otherwise. Times: \
+fields ending in `_ms` are Unix milliseconds of market time (the simulated clock, which runs \
+`engine.feed.clock_speed` times faster than the wall clock); `uptime_seconds` and every metric \
+sample are wall time.";
+
 /// Builds the document from [`ROUTES`].
 pub fn build() -> Value {
+    // Responses are what the handlers serialize; request bodies what they deserialize.
+    let mut responses = SchemaSettings::openapi3().for_serialize().into_generator();
+    let mut requests = SchemaSettings::openapi3()
+        .for_deserialize()
+        .into_generator();
+    let error = schema_of::<ErrorBody>(&mut responses).to_value();
     let mut paths = Map::new();
     for route in ROUTES {
-        let item = paths
+        let op = operation(route, &mut responses, &mut requests, &error);
+        if let Value::Object(item) = paths
             .entry(route.path.to_string())
-            .or_insert_with(|| Value::Object(Map::new()));
-        if let Value::Object(item) = item {
-            item.insert(route.method.to_ascii_lowercase(), operation(route));
+            .or_insert_with(|| Value::Object(Map::new()))
+        {
+            item.insert(route.method.to_ascii_lowercase(), op);
         }
     }
+    let mut schemas = requests.take_definitions(true);
+    schemas.extend(responses.take_definitions(true));
     json!({
         "openapi": "3.0.3",
         "info": {
             "title": "zigquant API",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Paper-trading service. Every /api/v1 route needs `Authorization: Bearer <key>`. Errors are `{\"error\": {\"code\", \"message\"}}`."
+            "description": DESCRIPTION,
         },
         "paths": paths,
         "components": {
             "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
-            "schemas": {
-                "Error": {
-                    "type": "object",
-                    "required": ["error"],
-                    "properties": { "error": { "type": "object", "required": ["code", "message"],
-                        "properties": { "code": { "type": "string" }, "message": { "type": "string" } } } }
-                },
-                "OrderRequest": {
-                    "type": "object",
-                    "required": ["pair", "side", "qty"],
-                    "additionalProperties": false,
-                    "properties": {
-                        "pair": { "type": "string", "example": "BTC-USDT" },
-                        "side": { "type": "string", "enum": ["buy", "sell"] },
-                        "type": { "type": "string", "enum": ["market", "limit"], "default": "market" },
-                        "qty": { "type": "number", "exclusiveMinimum": 0 },
-                        "price": { "type": "number", "description": "limit price; required for limit orders" },
-                        "time_in_force_secs": { "type": "number", "description": "limit orders: cancel after this many seconds" },
-                        "strategy": { "type": "string", "description": "attribution; default `manual`" },
-                        "exchange": { "type": "string", "description": "venue; default the first configured" }
-                    }
-                }
-            }
+            "schemas": schemas,
         }
     })
 }
 
-fn operation(route: &RouteDoc) -> Value {
-    let mut op = Map::new();
-    op.insert("summary".into(), json!(route.summary));
+fn parameters(route: &RouteDoc) -> Vec<Value> {
     let mut parameters = Vec::new();
     for segment in route.path.split('/') {
         if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
@@ -94,7 +90,9 @@ fn operation(route: &RouteDoc) -> Value {
                 .push(json!({"name": name, "in": "query", "required": false, "schema": schema}));
         }
         if route.path == "/api/v1/orders" {
-            for name in ["status", "strategy", "pair"] {
+            parameters.push(json!({"name": "status", "in": "query", "required": false,
+                "schema": {"type": "string", "enum": ["open", "filled", "cancelled", "rejected"]}}));
+            for name in ["strategy", "pair"] {
                 parameters.push(json!({"name": name, "in": "query", "required": false, "schema": {"type": "string"}}));
             }
         }
@@ -123,44 +121,86 @@ fn operation(route: &RouteDoc) -> Value {
     if route.path == "/api/v1/alerts" {
         parameters.push(json!({"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "default": 50}}));
     }
+    parameters
+}
+
+fn operation(
+    route: &RouteDoc,
+    responses: &mut schemars::SchemaGenerator,
+    requests: &mut schemars::SchemaGenerator,
+    error: &Value,
+) -> Value {
+    let mut op = Map::new();
+    op.insert("summary".into(), json!(route.summary));
+    let parameters = parameters(route);
     if !parameters.is_empty() {
         op.insert("parameters".into(), Value::Array(parameters));
     }
-    let ok_status = if route.method == "POST" && route.path == "/api/v1/orders" {
+    if let Some(request) = route.request {
         op.insert(
             "requestBody".into(),
-            json!({"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/OrderRequest"}}}}),
+            json!({"required": true, "content": {"application/json": {"schema": request(requests).to_value()}}}),
         );
-        "201"
-    } else {
-        "200"
-    };
-    let error = json!({"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
-    let mut responses = Map::new();
-    let ok_content = match route.path {
-        "/metrics" => json!({"text/plain": {}, "application/openmetrics-text": {}}),
-        "/" => json!({"text/html": {}}),
-        "/ui/{file}" => json!({"text/javascript": {}, "text/css": {}, "image/svg+xml": {}}),
-        "/api/v1/events" => json!({"text/event-stream": {}}),
-        _ => json!({"application/json": {}}),
-    };
-    responses.insert(
-        ok_status.into(),
-        json!({"description": "success", "content": ok_content}),
-    );
+    }
+    let error_response = |description: &str| json!({"description": description, "content": {"application/json": {"schema": error}}});
+    let mut answers = Map::new();
+    match route.success {
+        Success::Json { status, schema } => {
+            let body = schema(responses).to_value();
+            answers.insert(
+                status.to_string(),
+                json!({"description": "success", "content": {"application/json": {"schema": body.clone()}}}),
+            );
+            if route.path == "/ready" {
+                answers.insert(
+                    "503".into(),
+                    json!({"description": "not ready", "content": {"application/json": {"schema": body}}}),
+                );
+            }
+        }
+        Success::Exposition => {
+            answers.insert(
+                "200".into(),
+                json!({"description": "success", "content": {
+                    "text/plain": {"schema": {"type": "string"}},
+                    "application/openmetrics-text": {"schema": {"type": "string"}}}}),
+            );
+        }
+        Success::Html => {
+            answers.insert(
+                "200".into(),
+                json!({"description": "success", "content": {"text/html": {"schema": {"type": "string"}}}}),
+            );
+        }
+        Success::UiFile => {
+            let file = json!({"schema": {"type": "string"}});
+            answers.insert(
+                "200".into(),
+                json!({"description": "success", "content": {
+                    "text/javascript": file, "text/css": file, "image/svg+xml": file}}),
+            );
+        }
+        Success::EventStream => {
+            answers.insert(
+                "200".into(),
+                json!({"description": "an open stream of `ready`, `fill`, `order`, `alert`, `link`, `strategy` and `lagged` events, each with a JSON `data` line", "content": {"text/event-stream": {"schema": {"type": "string"}}}}),
+            );
+        }
+    }
     if route.authenticated {
         op.insert("security".into(), json!([{"bearer": []}]));
-        let mut unauthorized = error.clone();
-        unauthorized["description"] = json!("missing or invalid bearer key");
-        responses.insert("401".into(), unauthorized);
-        let mut throttled = error.clone();
-        throttled["description"] =
-            json!("too many failed authentications or requests from this address; see Retry-After");
-        responses.insert("429".into(), throttled);
+        answers.insert(
+            "401".into(),
+            error_response("missing or invalid bearer key"),
+        );
+        answers.insert(
+            "429".into(),
+            error_response(
+                "too many failed authentications or requests from this address; see Retry-After",
+            ),
+        );
     }
-    let mut default = error;
-    default["description"] = json!("error");
-    responses.insert("default".into(), default);
-    op.insert("responses".into(), Value::Object(responses));
+    answers.insert("default".into(), error_response("error"));
+    op.insert("responses".into(), Value::Object(answers));
     Value::Object(op)
 }
