@@ -150,6 +150,19 @@ async fn every_api_route_requires_a_valid_key() {
     assert!(!answer.contains(KEY), "the key never appears in /metrics");
 }
 
+/// The strings a string-enum schema allows (`enum`, or one `enum` per documented variant).
+fn enum_values(schema: &Value) -> Vec<String> {
+    let variants = match schema["oneOf"].as_array() {
+        Some(variants) => variants.iter().collect(),
+        None => vec![schema],
+    };
+    variants
+        .iter()
+        .flat_map(|v| v["enum"].as_array().cloned().unwrap_or_default())
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn documented_routes_are_all_served() {
     let Service { app, .. } = service();
@@ -197,9 +210,27 @@ async fn documented_routes_are_all_served() {
     }
     let schemas = &doc["components"]["schemas"];
     assert_eq!(
-        schemas["PlaceOrder"]["properties"]["side"]["enum"],
-        serde_json::json!(["buy", "sell"]),
-        "{schemas}"
+        schemas["PlaceOrder"]["properties"]["side"]["allOf"][0]["$ref"],
+        "#/components/schemas/OrderSide"
+    );
+    assert_eq!(enum_values(&schemas["OrderSide"]), ["buy", "sell"]);
+    assert_eq!(
+        enum_values(&schemas["OrderStatus"]),
+        ["open", "filled", "cancelled", "rejected"]
+    );
+    // Statistics that can be undefined say so: a number or "NaN"/"+Inf"/"-Inf".
+    let sharpe = &schemas["StrategyInfo"]["properties"]["sharpe"];
+    assert_eq!(
+        sharpe["oneOf"][1]["enum"],
+        serde_json::json!(["NaN", "+Inf", "-Inf"]),
+        "{sharpe}"
+    );
+    assert!(
+        schemas["Order"]["properties"]["created_ms"]["description"]
+            .as_str()
+            .is_some_and(|d| d.contains("arket time")),
+        "{}",
+        schemas["Order"]
     );
     assert_eq!(
         doc["paths"]["/api/v1/orders"]["post"]["requestBody"]["content"]["application/json"]

@@ -42,6 +42,7 @@ impl AuditAction {
 
 /// One journaled entry of the trail.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct AuditEntry {
     /// Position in the trail (increasing).
     pub id: u64,

@@ -23,3 +23,25 @@ pub fn opt_f64_or_str<S: Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::
         None => s.serialize_none(),
     }
 }
+
+/// The JSON Schema of a number written by [`f64_or_str`]: a number, or one of the strings
+/// `"NaN"`, `"+Inf"`, `"-Inf"` (OpenAPI 3.0).
+#[cfg(feature = "schema")]
+pub fn metric_number_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "description": "a number; undefined or infinite values are the strings \"NaN\", \"+Inf\" or \"-Inf\"",
+        "oneOf": [
+            { "type": "number" },
+            { "type": "string", "enum": ["NaN", "+Inf", "-Inf"] }
+        ]
+    })
+}
+
+/// The JSON Schema of an `Option<f64>` written by [`opt_f64_or_str`]: as
+/// [`metric_number_schema`], or `null`.
+#[cfg(feature = "schema")]
+pub fn opt_metric_number_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let mut schema = metric_number_schema(generator);
+    schema.insert("nullable".into(), true.into());
+    schema
+}

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// Buy or sell, as it appears in the API, the journal and the `side` metric label.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OrderSide {
     /// Buys base.
@@ -48,6 +49,7 @@ impl OrderSide {
 
 /// Market or limit.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum OrderKind {
     /// Fills in full at the last price when it reaches the exchange.
@@ -85,6 +87,7 @@ pub struct OrderRequest {
 
 /// Where an order is in its life. `open` covers both "in flight" and "resting on the book".
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OrderStatus {
     /// Sent or resting; not final.
@@ -133,6 +136,7 @@ impl OrderStatus {
 
 /// Why an order was rejected (a bounded set, usable as a label).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RejectReason {
     /// Not enough cash (buys) or equity (shorts) in the strategy's account at the fill price.
@@ -179,6 +183,7 @@ impl RejectReason {
 
 /// One execution of an order.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct OrderFill {
     /// Journal id of the fill (global, increasing).
     pub id: u64,
@@ -194,6 +199,7 @@ pub struct OrderFill {
 
 /// An order and everything that happened to it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Order {
     /// Engine-assigned id (increasing, survives restarts).
     pub id: u64,

@@ -10,6 +10,7 @@ use crate::strategy::StrategyParams;
 
 /// One strategy instance and how it is doing.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct StrategyInfo {
     /// Instance name.
     pub name: String,
@@ -25,26 +26,54 @@ pub struct StrategyInfo {
     pub params: Option<StrategyParams>,
     /// Realized PnL of closed round trips, net of fees.
     #[serde(serialize_with = "f64_or_str")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::domain::float::metric_number_schema")
+    )]
     pub realized_pnl: f64,
     /// Win rate of closed round trips (NaN when none).
     #[serde(serialize_with = "f64_or_str")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::domain::float::metric_number_schema")
+    )]
     pub win_rate: f64,
     /// Closed round trips.
     pub closed_trades: u64,
     /// Sharpe of its mark-to-market equity.
     #[serde(serialize_with = "f64_or_str")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::domain::float::metric_number_schema")
+    )]
     pub sharpe: f64,
     /// Calmar of its mark-to-market equity.
     #[serde(serialize_with = "f64_or_str")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::domain::float::metric_number_schema")
+    )]
     pub calmar: f64,
     /// Mark-to-market equity.
     #[serde(serialize_with = "f64_or_str")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::domain::float::metric_number_schema")
+    )]
     pub equity: f64,
     /// Cash balance.
     #[serde(serialize_with = "f64_or_str")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::domain::float::metric_number_schema")
+    )]
     pub cash: f64,
     /// Fees paid in total.
     #[serde(serialize_with = "f64_or_str")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::domain::float::metric_number_schema")
+    )]
     pub fees_paid: f64,
 }
 
@@ -80,33 +109,59 @@ impl StrategyInfo {
 
 /// One strategy's share of a pair's position.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct StrategyPosition {
     /// Strategy name.
     pub strategy: String,
     /// Signed base quantity.
     #[serde(serialize_with = "f64_or_str")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::domain::float::metric_number_schema")
+    )]
     pub size: f64,
     /// Average entry price of the open lots.
     #[serde(serialize_with = "opt_f64_or_str")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::domain::float::opt_metric_number_schema")
+    )]
     pub avg_entry_price: Option<f64>,
     /// Unrealized PnL at the last price.
     #[serde(serialize_with = "f64_or_str")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::domain::float::metric_number_schema")
+    )]
     pub unrealized_pnl: f64,
 }
 
 /// The net position of one pair.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PositionInfo {
     /// Pair.
     pub pair: String,
     /// Signed base quantity across strategies.
     #[serde(serialize_with = "f64_or_str")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::domain::float::metric_number_schema")
+    )]
     pub size: f64,
     /// Last price.
     #[serde(serialize_with = "opt_f64_or_str")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::domain::float::opt_metric_number_schema")
+    )]
     pub mark_price: Option<f64>,
     /// Unrealized PnL across strategies.
     #[serde(serialize_with = "f64_or_str")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::domain::float::metric_number_schema")
+    )]
     pub unrealized_pnl: f64,
     /// Per strategy, non-flat ones only.
     pub by_strategy: Vec<StrategyPosition>,
@@ -114,6 +169,7 @@ pub struct PositionInfo {
 
 /// One journaled fill: what the trades endpoint lists and what a restart replays.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TradeInfo {
     /// Fill id.
     pub id: u64,
@@ -139,6 +195,7 @@ pub struct TradeInfo {
 
 /// Orders per terminal state (lifetime, from the journal) and open now.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct OrderTotals {
     /// Filled orders.
     pub filled: u64,
@@ -152,23 +209,44 @@ pub struct OrderTotals {
 
 /// Per-strategy line of the summary.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct StrategySummary {
     /// Strategy name.
     pub name: String,
     /// Realized PnL, net of fees.
     #[serde(serialize_with = "f64_or_str")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::domain::float::metric_number_schema")
+    )]
     pub realized_pnl: f64,
     /// Win rate (NaN when no closed trades).
     #[serde(serialize_with = "f64_or_str")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::domain::float::metric_number_schema")
+    )]
     pub win_rate: f64,
     /// Sharpe of its equity.
     #[serde(serialize_with = "f64_or_str")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::domain::float::metric_number_schema")
+    )]
     pub sharpe: f64,
     /// Calmar of its equity.
     #[serde(serialize_with = "f64_or_str")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::domain::float::metric_number_schema")
+    )]
     pub calmar: f64,
     /// Mark-to-market equity.
     #[serde(serialize_with = "f64_or_str")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::domain::float::metric_number_schema")
+    )]
     pub equity: f64,
     /// Closed round trips.
     pub closed_trades: u64,
@@ -191,6 +269,7 @@ impl StrategySummary {
 
 /// The JSON metrics summary: lifetime totals and current statistics.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Summary {
     /// Fills, lifetime.
     pub trades_total: u64,
@@ -200,15 +279,31 @@ pub struct Summary {
     pub alerts_total: std::collections::BTreeMap<String, u64>,
     /// Portfolio mark-to-market equity.
     #[serde(serialize_with = "f64_or_str")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::domain::float::metric_number_schema")
+    )]
     pub equity: f64,
     /// Portfolio max drawdown, positive fraction.
     #[serde(serialize_with = "f64_or_str")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::domain::float::metric_number_schema")
+    )]
     pub max_drawdown: f64,
     /// Portfolio VaR 95 %, positive loss fraction.
     #[serde(serialize_with = "f64_or_str")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::domain::float::metric_number_schema")
+    )]
     pub var_95: f64,
     /// Portfolio CVaR 95 %, positive loss fraction.
     #[serde(serialize_with = "f64_or_str")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::domain::float::metric_number_schema")
+    )]
     pub cvar_95: f64,
     /// Equity samples behind the portfolio statistics.
     pub equity_samples: u64,

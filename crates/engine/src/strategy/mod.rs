@@ -85,6 +85,7 @@ pub struct OrderIntent {
 
 /// Whether a strategy may hold short positions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum Mode {
     /// Cross up opens a long, cross down closes it.
@@ -95,6 +96,7 @@ pub enum Mode {
 
 /// The kinds of strategy zigquant ships, with their parameters (config and CLI use this).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum StrategyParams {
     /// Simple moving average crossover (docs/statistics.md §10).

@@ -82,20 +82,28 @@ impl JsonSchema for AnyObject {
     }
 }
 
-// Engine views: placeholders until the engine's types carry their schemas.
 /// A strategy with its state and statistics.
-pub type StrategyView = AnyObject;
+pub type StrategyView = zigquant_engine::StrategyInfo;
 /// An order.
-pub type OrderView = AnyObject;
+pub type OrderView = zigquant_engine::Order;
 /// A position.
-pub type PositionView = AnyObject;
+pub type PositionView = zigquant_engine::PositionInfo;
 /// A fill.
-pub type TradeView = AnyObject;
-/// The JSON summary.
-pub type SummaryView = AnyObject;
+pub type TradeView = zigquant_engine::TradeInfo;
 /// An audit-trail entry.
-pub type AuditView = AnyObject;
-/// `GET /api/v1/equity`.
+pub type AuditView = zigquant_engine::AuditEntry;
+
+/// `GET /api/v1/metrics`: the engine's summary plus the process uptime.
+#[derive(Serialize, JsonSchema)]
+pub struct SummaryView {
+    /// Lifetime totals and current statistics.
+    #[serde(flatten)]
+    pub summary: zigquant_engine::Summary,
+    /// Wall seconds since the process started.
+    pub uptime_seconds: f64,
+}
+
+/// `GET /api/v1/equity` (placeholder until its body is a typed schema).
 pub type EquityView = AnyObject;
-/// `GET /api/v1/alerts`.
+/// `GET /api/v1/alerts` (placeholder until its body is a typed schema).
 pub type AlertsView = AnyObject;

@@ -7,13 +7,12 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use zigquant_engine::{
     AuditContext, EngineError, EngineHandle, OrderError, OrderFilter, OrderKind, OrderRequest,
     OrderSide, OrderStatus, Page as EnginePage,
 };
 
-use super::bodies::{Health, Items, Page, Ready};
+use super::bodies::{Health, Items, Page, Ready, SummaryView};
 use super::error::ApiError;
 use super::{AppState, Caller};
 
@@ -266,7 +265,6 @@ pub struct PlaceOrder {
     /// A configured pair, e.g. `BTC-USDT`.
     pair: String,
     /// `buy` or `sell`.
-    #[schemars(schema_with = "side_schema")]
     side: OrderSide,
     /// `market` (default) or `limit`.
     #[serde(default, rename = "type")]
@@ -281,10 +279,6 @@ pub struct PlaceOrder {
     strategy: Option<String>,
     /// Venue: a configured exchange; default the first configured.
     exchange: Option<String>,
-}
-
-fn side_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    schemars::json_schema!({"type": "string", "enum": ["buy", "sell"]})
 }
 
 impl PlaceOrder {
@@ -399,13 +393,9 @@ pub async fn list_trades(
 /// `GET /api/v1/metrics`: the JSON summary of the story's handler, plus per-strategy statistics.
 pub async fn summary(State(state): State<AppState>) -> Result<Response, ApiError> {
     let summary = call(&state, |e| e.summary()).await??;
-    let mut body = serde_json::to_value(&summary)
-        .map_err(|e| ApiError::unavailable(format!("cannot encode the summary: {e}")))?;
-    if let Some(object) = body.as_object_mut() {
-        object.insert(
-            "uptime_seconds".into(),
-            json!(state.started.elapsed().as_secs_f64()),
-        );
-    }
-    Ok(Json(body).into_response())
+    Ok(Json(SummaryView {
+        summary,
+        uptime_seconds: state.started.elapsed().as_secs_f64(),
+    })
+    .into_response())
 }

@@ -57,7 +57,7 @@ pub fn build() -> Value {
     })
 }
 
-fn parameters(route: &RouteDoc) -> Vec<Value> {
+fn parameters(route: &RouteDoc, requests: &mut schemars::SchemaGenerator) -> Vec<Value> {
     let mut parameters = Vec::new();
     for segment in route.path.split('/') {
         if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
@@ -90,8 +90,10 @@ fn parameters(route: &RouteDoc) -> Vec<Value> {
                 .push(json!({"name": name, "in": "query", "required": false, "schema": schema}));
         }
         if route.path == "/api/v1/orders" {
-            parameters.push(json!({"name": "status", "in": "query", "required": false,
-                "schema": {"type": "string", "enum": ["open", "filled", "cancelled", "rejected"]}}));
+            let status = schema_of::<zigquant_engine::OrderStatus>(requests).to_value();
+            parameters.push(
+                json!({"name": "status", "in": "query", "required": false, "schema": status}),
+            );
             for name in ["strategy", "pair"] {
                 parameters.push(json!({"name": name, "in": "query", "required": false, "schema": {"type": "string"}}));
             }
@@ -132,7 +134,7 @@ fn operation(
 ) -> Value {
     let mut op = Map::new();
     op.insert("summary".into(), json!(route.summary));
-    let parameters = parameters(route);
+    let parameters = parameters(route, requests);
     if !parameters.is_empty() {
         op.insert("parameters".into(), Value::Array(parameters));
     }
