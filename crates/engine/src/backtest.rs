@@ -20,6 +20,7 @@ use thiserror::Error;
 use zigquant_analytics::returns;
 use zigquant_analytics::trades::{ClosedTrade, Direction, FifoBook, Fill, Side, TradeStats};
 
+use crate::config::{check_fee_rate, check_positive};
 use crate::domain::bars::BarSeries;
 use crate::domain::ids::PairId;
 use crate::strategy::{self, Ctx, Intent, ParamsError, StrategyParams};
@@ -263,19 +264,11 @@ fn validate(series: &BarSeries, config: &BacktestConfig) -> Result<(), BacktestE
         return Err(BacktestError::NoBars);
     }
     config.params.validate()?;
-    let bad = |m: String| Err(BacktestError::Config(m));
-    if !(config.cash.is_finite() && config.cash > 0.0) {
-        return bad(format!("cash ({}) must be a positive number", config.cash));
-    }
-    if !(config.fee_rate.is_finite() && config.fee_rate >= 0.0) {
-        return bad(format!("fee_rate ({}) must be >= 0", config.fee_rate));
-    }
-    if !(config.periods_per_year.is_finite() && config.periods_per_year > 0.0) {
-        return bad(format!(
-            "periods_per_year ({}) must be a positive number",
-            config.periods_per_year
-        ));
-    }
+    // The live configuration's rules for the same quantities (config/validate.rs).
+    let named = |name: &str, m: String| BacktestError::Config(format!("{name}: {m}"));
+    check_positive(config.cash).map_err(|m| named("cash", m))?;
+    check_fee_rate(config.fee_rate).map_err(|m| named("fee_rate", m))?;
+    check_positive(config.periods_per_year).map_err(|m| named("periods_per_year", m))?;
     Ok(())
 }
 

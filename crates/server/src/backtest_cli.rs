@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use zigquant_engine::backtest::{self, BacktestConfig};
 use zigquant_engine::bars;
-use zigquant_engine::strategy::StrategyParams;
+use zigquant_engine::strategy::{registry, StrategyParams};
 
 use crate::report::{self, ReportContext};
 
@@ -38,6 +38,14 @@ pub enum BacktestCliError {
     /// The parameters cannot be backtested.
     #[error("{0}")]
     Backtest(#[from] backtest::BacktestError),
+    /// The data cannot give a single statistic.
+    #[error("{path} has {bars} bar(s); a backtest needs at least 2 (statistics are computed over bar-to-bar returns)")]
+    TooFewBars {
+        /// The CSV file.
+        path: String,
+        /// Its data rows.
+        bars: usize,
+    },
     /// The report could not be serialized.
     #[error("cannot write the report: {0}")]
     Output(#[from] serde_json::Error),
@@ -73,8 +81,31 @@ fn progress_bar(label: &'static str) -> impl FnMut(u64, u64) {
     }
 }
 
-/// Runs the backtest and returns the rendered report.
-pub fn run(request: &Request) -> Result<String, BacktestCliError> {
+/// A rendered report and what the user should know about it.
+pub struct Outcome {
+    /// The report, JSON or a table.
+    pub report: String,
+    /// Things that make the report less than it looks (print them on stderr).
+    pub warnings: Vec<String>,
+}
+
+/// Why the data is too short for the strategy to trade, if it is.
+fn too_short_to_trade(request: &Request, bars: usize) -> Option<String> {
+    let needed = registry::bars_before_first_trade(&request.params);
+    (bars < needed).then(|| {
+        format!(
+            "{} has {bars} bars; {} needs at least {needed} for a first trade (its {}-bar \
+             window, then a decision and its fill at the next bar's open): the report has no \
+             trades and its trade statistics are NaN",
+            request.data.display(),
+            registry::kind(&request.params),
+            registry::warmup_bars(&request.params),
+        )
+    })
+}
+
+/// Runs the backtest and returns the rendered report with its warnings.
+pub fn run(request: &Request) -> Result<Outcome, BacktestCliError> {
     let series = if request.progress {
         let series = bars::load_csv_with_progress(&request.data, &mut progress_bar("loading"));
         eprintln!();
@@ -82,6 +113,15 @@ pub fn run(request: &Request) -> Result<String, BacktestCliError> {
     } else {
         bars::load_csv(&request.data)?
     };
+    if series.len() < 2 {
+        return Err(BacktestCliError::TooFewBars {
+            path: request.data.display().to_string(),
+            bars: series.len(),
+        });
+    }
+    let warnings: Vec<String> = too_short_to_trade(request, series.len())
+        .into_iter()
+        .collect();
     let config = BacktestConfig {
         params: request.params.clone(),
         cash: request.cash,
@@ -111,13 +151,14 @@ pub fn run(request: &Request) -> Result<String, BacktestCliError> {
             source,
         })?;
     }
-    if request.json {
-        Ok(serde_json::to_string_pretty(&report)?)
+    let report = if request.json {
+        serde_json::to_string_pretty(&report)?
     } else {
         let mut table = report.render_table();
         if let Some(path) = &request.report {
             table.push_str(&format!("\nReport: {}\n", path.display()));
         }
-        Ok(table)
-    }
+        table
+    };
+    Ok(Outcome { report, warnings })
 }

@@ -371,8 +371,11 @@ fn run_backtest(args: BacktestArgs) -> ExitCode {
         report: args.report,
     };
     match backtest_cli::run(&request) {
-        Ok(output) => {
-            println!("{output}");
+        Ok(outcome) => {
+            for warning in &outcome.warnings {
+                eprintln!("warning: {warning}");
+            }
+            println!("{}", outcome.report);
             ExitCode::SUCCESS
         }
         Err(e) => {

@@ -446,3 +446,83 @@ fn backtest_refuses_a_parameter_of_the_other_strategy() {
         );
     }
 }
+
+fn write_csv(dir: &std::path::Path, rows: &[&str]) -> PathBuf {
+    let path = dir.join("rows.csv");
+    std::fs::write(&path, format!("{CSV}{}\n", rows.join("\n"))).unwrap();
+    path
+}
+
+#[test]
+fn backtest_warns_when_the_data_is_too_short_to_trade() {
+    let dir = temp_dir("short");
+    let data = write_prices(&dir); // 16 bars
+    let output = zigquant(&[
+        "backtest",
+        "--data",
+        data.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let message = stderr(&output);
+    assert!(message.contains("warning: "), "{message}");
+    assert!(message.contains("has 16 bars"), "{message}");
+    assert!(message.contains("needs at least 32"), "{message}");
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["stats"]["closed_trades"], 0);
+
+    // Long enough: no warning.
+    let output = zigquant(&[
+        "backtest",
+        "--data",
+        data.to_str().unwrap(),
+        "--fast",
+        "2",
+        "--slow",
+        "4",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(!stderr(&output).contains("warning"), "{}", stderr(&output));
+
+    // One bar: nothing can be computed.
+    let one = write_csv(&dir, &["2024-01-01,10,11,9,10,5"]);
+    let output = zigquant(&["backtest", "--data", one.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("needs at least 2"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn backtest_refuses_what_the_live_config_refuses() {
+    let dir = temp_dir("refuse");
+    let data = write_prices(&dir);
+    let output = zigquant(&[
+        "backtest",
+        "--data",
+        data.to_str().unwrap(),
+        "--fee-rate",
+        "1.5",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let message = stderr(&output);
+    assert!(
+        message.contains("fee_rate") && message.contains("[0, 0.1)"),
+        "{message}"
+    );
+
+    let bad = write_csv(
+        &dir,
+        &["2024-01-01,10,11,9,10,5", "2024-01-02,10,9,11,10,5"],
+    );
+    let output = zigquant(&["backtest", "--data", bad.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    let message = stderr(&output);
+    assert!(
+        message.contains("line 3") && message.contains("high 9 is below low 11"),
+        "{message}"
+    );
+}

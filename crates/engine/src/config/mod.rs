@@ -13,6 +13,8 @@ use serde::{Deserialize, Serialize};
 
 mod validate;
 
+pub use validate::{check_fee_rate, check_positive, MAX_FEE_RATE};
+
 pub use crate::strategy::noise::NoiseConfig;
 pub use crate::strategy::reconcile::ExecutionStyle;
 use crate::strategy::StrategyParams;

@@ -46,12 +46,38 @@ fn fraction(field: &str, v: f64) -> Result<(), ConfigError> {
     }
 }
 
+/// Largest accepted fee rate (exclusive): 10 % of notional per fill. A bigger value is a unit
+/// mistake (1.5 meant as 1.5 % is 0.015), in the config file and on the backtest command line.
+pub const MAX_FEE_RATE: f64 = 0.1;
+
+/// The fee-rate rule the live configuration (`engine.exchanges[].fee_rate`) and the backtest
+/// (`--fee-rate`) share: a fraction of notional in `[0, MAX_FEE_RATE)`.
+pub fn check_fee_rate(fee_rate: f64) -> Result<(), String> {
+    if fee_rate.is_finite() && (0.0..MAX_FEE_RATE).contains(&fee_rate) {
+        Ok(())
+    } else {
+        Err(format!(
+            "must be a fraction of notional in [0, {MAX_FEE_RATE}) (0.001 = 0.1 %), got {fee_rate}"
+        ))
+    }
+}
+
+/// The rule for starting cash and periods per year, shared with the backtest: a finite number
+/// greater than 0.
+pub fn check_positive(value: f64) -> Result<(), String> {
+    if value.is_finite() && value > 0.0 {
+        Ok(())
+    } else {
+        Err(format!("must be a finite number > 0, got {value}"))
+    }
+}
+
 impl EngineConfig {
     /// Checks every value; the error names the field path, e.g.
     /// `engine.strategies[1].params.slow: must be greater than fast`.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        positive("engine.initial_cash", self.initial_cash)?;
-        positive("engine.periods_per_year", self.periods_per_year)?;
+        check_positive(self.initial_cash).map_err(|m| err("engine.initial_cash", m))?;
+        check_positive(self.periods_per_year).map_err(|m| err("engine.periods_per_year", m))?;
         positive("engine.feed.bar_interval_secs", self.feed.bar_interval_secs)?;
         if self.feed.bar_interval_secs < 0.001 {
             return Err(err("engine.feed.bar_interval_secs", "must be >= 0.001"));
@@ -129,9 +155,7 @@ impl EngineConfig {
             if !seen.insert(x.name.as_str()) {
                 return Err(err(format!("{f}.name"), "duplicate exchange name"));
             }
-            if !(x.fee_rate.is_finite() && (0.0..0.1).contains(&x.fee_rate)) {
-                return Err(err(format!("{f}.fee_rate"), "must be in [0, 0.1)"));
-            }
+            check_fee_rate(x.fee_rate).map_err(|m| err(format!("{f}.fee_rate"), m))?;
             positive(&format!("{f}.latency_median_ms"), x.latency_median_ms)?;
             positive(&format!("{f}.latency_p99_ms"), x.latency_p99_ms)?;
             if x.latency_p99_ms < x.latency_median_ms {

@@ -185,12 +185,32 @@ pub enum CsvError {
         /// The previous row's time text.
         previous: String,
     },
+    /// A row's prices contradict each other (high below low, open or close outside low..high).
+    #[error("line {line}: {message} (each row needs low <= open, close <= high)")]
+    Ohlc {
+        /// 1-based line.
+        line: usize,
+        /// Which prices disagree, with their values.
+        message: String,
+    },
     /// The file has a header but no data row.
     #[error("line {line}: no data rows after the header")]
     NoRows {
         /// 1-based line where data was expected.
         line: usize,
     },
+}
+
+/// What is wrong with a bar whose prices contradict each other, if anything.
+pub(super) fn ohlc_contradiction(bar: &Bar) -> Option<String> {
+    let (low, high) = (bar.low, bar.high);
+    if high < low {
+        return Some(format!("high {high} is below low {low}"));
+    }
+    [("open", bar.open), ("close", bar.close)]
+        .into_iter()
+        .find(|(_, v)| *v < low || *v > high)
+        .map(|(name, v)| format!("{name} {v} is outside low..high ({low}..{high})"))
 }
 
 /// Integer Unix times at or above this are milliseconds (10^11 s is the year 5138; 10^11 ms is
@@ -368,5 +388,28 @@ mod tests {
         assert!(parse_time("2024-01-01 24:00").is_err());
         assert!(parse_time("01/02/2024").is_err());
         assert!(parse_time("2024-01-01 10:00 junk").is_err());
+    }
+
+    #[test]
+    fn contradictory_prices_name_the_line() {
+        let head = "date,open,high,low,close\n2024-01-01,10,11,9,10.5\n";
+        for (row, needle) in [
+            ("2024-01-02,10,9,11,10", "high 9 is below low 11"),
+            (
+                "2024-01-02,12,11,9,10",
+                "open 12 is outside low..high (9..11)",
+            ),
+            (
+                "2024-01-02,10,11,9,8.5",
+                "close 8.5 is outside low..high (9..11)",
+            ),
+        ] {
+            let err = parse_csv(&format!("{head}{row}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with("line 3: "), "{err}");
+            assert!(err.contains(needle), "{err}");
+        }
+        assert_eq!(parse_csv(head).unwrap().len(), 1);
     }
 }

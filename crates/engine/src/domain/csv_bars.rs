@@ -235,14 +235,22 @@ fn parse<R: Read>(reader: R, size: u64, locate: Locate<'_>) -> Result<BarSeries,
             }
             None => 0.0,
         };
-        series.bars.push(Bar {
+        let bar = Bar {
             time_ms,
             open: price(cols.open, "open")?,
             high: price(cols.high, "high")?,
             low: price(cols.low, "low")?,
             close: price(cols.close, "close")?,
             volume,
-        });
+        };
+        if let Some(message) = super::bars::ohlc_contradiction(&bar) {
+            return Err(CsvError::Ohlc {
+                line: line(),
+                message,
+            }
+            .into());
+        }
+        series.bars.push(bar);
         series.labels.push(label);
     }
     if series.is_empty() {

@@ -44,6 +44,16 @@ pub fn warmup_bars(params: &StrategyParams) -> usize {
     }
 }
 
+/// Bars of data a backtest needs before its first trade can happen: the warm-up window, the
+/// bar the first decision is taken on (an SMA cross needs two consecutive pairs of averages),
+/// and the next bar, whose open fills it. Fewer bars make a report without trades.
+pub fn bars_before_first_trade(params: &StrategyParams) -> usize {
+    match params {
+        StrategyParams::SmaCross { slow, .. } => slow + 2,
+        StrategyParams::MeanReversion { window, .. } => window + 1,
+    }
+}
+
 /// Every parameter any kind takes, as the CLI offers them (each kind reads its own).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Knobs {
