@@ -526,3 +526,48 @@ fn backtest_refuses_what_the_live_config_refuses() {
         "{message}"
     );
 }
+
+/// A disconnect is one log line (the risk alert), not two.
+#[test]
+fn a_disconnect_is_logged_once() {
+    let dir = temp_dir("disconnect-log");
+    let config = dir.join("outage.toml");
+    std::fs::write(
+        &config,
+        "[engine.feed]\npacing = false\nmax_bars = 400\n[engine.noise]\nenabled = false\n\
+         [[engine.exchanges]]\nname = \"hyperliquid\"\ndisconnect_rate_per_hour = 0.0\n\
+         [[engine.exchanges]]\nname = \"binance\"\ndisconnect_rate_per_hour = 0.0\n\
+         disconnect = [{ at_secs = 0.0, for_secs = 0.05 }]\n",
+    )
+    .unwrap();
+    let log = dir.join("log");
+    let mut service = Command::new(env!("CARGO_BIN_EXE_zigquant"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(&dir)
+        .env("ZQ_LOG", "info")
+        .env_remove("ZQ_API_KEY")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut text = String::new();
+    while std::time::Instant::now() < deadline {
+        text = std::fs::read_to_string(&log).unwrap_or_default();
+        if text.contains("exchange binance reconnected") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = service.kill();
+    let _ = service.wait();
+    let count = |event: &str| {
+        text.lines()
+            .filter(|l| l.contains("binance") && l.contains(event) && !l.contains("more than"))
+            .count()
+    };
+    assert_eq!(count("disconnected"), 1, "{text}");
+    assert_eq!(count("reconnected"), 1, "{text}");
+}

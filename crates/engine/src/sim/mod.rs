@@ -367,7 +367,7 @@ impl Simulation {
         }
         if went_down {
             let name = self.exchanges[i].cfg.name.clone();
-            tracing::warn!(exchange = %name, "exchange disconnected");
+            // Logged once, by the risk alert raised below ("exchange <name> disconnected").
             self.pending.push(EngineEvent::ExchangeConnection {
                 exchange: name.clone(),
                 connected: false,
@@ -389,7 +389,7 @@ impl Simulation {
     /// Venue `i`'s link just came back up: reported and alerted.
     pub(crate) fn link_came_up(&mut self, i: usize) -> Result<(), JournalError> {
         let name = self.exchanges[i].cfg.name.clone();
-        tracing::info!(exchange = %name, "exchange reconnected");
+        // Logged once, by the risk alert raised below.
         self.pending.push(EngineEvent::ExchangeConnection {
             exchange: name.clone(),
             connected: true,
