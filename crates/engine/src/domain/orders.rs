@@ -283,7 +283,7 @@ pub enum OrderError {
     #[error("order {0} not found")]
     NotFound(u64),
     /// The order is already filled, cancelled or rejected.
-    #[error("order {id} is already {status:?}")]
+    #[error("order {id} is already {}", status.as_str())]
     AlreadyFinal {
         /// The order.
         id: u64,

@@ -59,21 +59,11 @@ impl From<OrderError> for ApiError {
             OrderError::InvalidPrice(_) => ApiError::unprocessable("invalid_price", message),
             OrderError::TradingHalted(_) => ApiError::unavailable(message),
             OrderError::NotFound(_) => ApiError::not_found(message),
-            OrderError::AlreadyFinal { id, status } => ApiError::new(
-                StatusCode::CONFLICT,
-                "already_final",
-                format!("order {id} is already {}", status_name(status)),
-            ),
+            OrderError::AlreadyFinal { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "already_final", message)
+            }
             OrderError::Unavailable(_) => ApiError::unavailable(message),
         }
-    }
-}
-
-/// An order status as the API spells it (`cancelled`), from its serialization.
-fn status_name(status: OrderStatus) -> String {
-    match serde_json::to_value(status) {
-        Ok(serde_json::Value::String(name)) => name,
-        _ => format!("{status:?}").to_lowercase(),
     }
 }
 
