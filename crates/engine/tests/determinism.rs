@@ -1,7 +1,7 @@
 //! Same seed, same journal, byte for byte: a 5,000-bar flat-out run of the default
 //! configuration is dumped canonically (every table, every row in key order, floats as their
 //! exact bit patterns) and compared with the fixture recorded from the engine before its
-//! redesign (issue 11). The dump is ~2 MB, so the fixture keeps its FNV-1a 64 hash plus a
+//! redesign (docs/architecture.md). The dump is ~2 MB, so the fixture keeps its FNV-1a 64 hash plus a
 //! per-table row count and content hash; a mismatch names the table that changed.
 //!
 //! Regenerate (only when a change of behaviour is intended and explained):

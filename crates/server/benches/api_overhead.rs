@@ -1,4 +1,4 @@
-//! What the request-metrics layer costs (issue 5): the same router served with and without
+//! What the request-metrics layer costs (docs/benchmarks.md §3): the same router served with and without
 //! `api::with_request_metrics`, loaded in one run over real loopback sockets.
 //!
 //! `with` is exactly what `zigquant serve` serves (`api::router`), `without` is `api::routes`;
