@@ -44,7 +44,10 @@ fn err(field: impl Into<String>, message: impl Into<String>) -> ConfigError {
 
 /// The whole engine configuration (the `[engine]` table). Missing keys and tables take the
 /// embedded defaults (tables merge key by key; arrays such as `pairs` replace the default
-/// array whole); unknown keys are an error.
+/// array whole); unknown keys are an error. A user's `--config` file does not come here raw:
+/// the server first lays it over the defaults by the documented rule (named entries of
+/// `pairs`, `exchanges` and `strategies` merge by name; crates/server/src/config/merge.rs), so
+/// what reaches this type is complete and this step changes nothing.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "toml::Table")]
 pub struct EngineConfig {
