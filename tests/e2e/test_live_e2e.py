@@ -50,7 +50,11 @@ def start_fixture(procs, binary: Path, tmp: Path, ws_port: int, rest_port: int, 
 
 
 def live_config(ws_port: int, rest_port: int) -> str:
+    # Only the entries listed here: no default pair, exchange or strategy merged in (the default
+    # hyperliquid exchange's simulated outages and sma_cross_eth have no place in this test).
     return f"""
+replace_defaults = ["engine.pairs", "engine.exchanges", "engine.strategies"]
+
 [engine.feed]
 bar_interval_secs = 60.0
 warmup_bars = 30

@@ -511,6 +511,16 @@ mod tests {
         );
         let config = Config::load(Some(Path::new(example)), Overrides::default()).unwrap();
         assert_eq!(config.engine.live_venues(), ["binance", "hyperliquid"]);
+        // Its replace_defaults keeps the default entries (the simulated sma_cross_eth) out.
+        let strategies: Vec<&str> = config
+            .engine
+            .strategies
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
+        assert_eq!(strategies, ["sma_cross", "mean_reversion"]);
+        assert_eq!(config.engine.exchange_names(), ["hyperliquid", "binance"]);
+        assert_eq!(config.engine.pairs.len(), 2);
         let text = std::fs::read_to_string(example).unwrap();
         let bad = text.replace("bar_interval_secs = 60.0", "bar_interval_secs = 120.0");
         let err = Config::parse(&bad, "t")
