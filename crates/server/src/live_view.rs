@@ -55,7 +55,7 @@ impl<T: EventSink + ?Sized> EventSink for ArcSink<T> {
 }
 
 /// One retained risk alert.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct AlertRecord {
     /// Severity.
     pub level: AlertLevel,

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 /// Severity of a risk alert (the `level` label of `zigquant_alerts_total`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AlertLevel {
     /// Recoveries and notable but harmless facts.

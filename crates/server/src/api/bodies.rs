@@ -102,8 +102,7 @@ pub struct SummaryView {
     /// Wall seconds since the process started.
     pub uptime_seconds: f64,
 }
-
-/// `GET /api/v1/equity` (placeholder until its body is a typed schema).
-pub type EquityView = AnyObject;
-/// `GET /api/v1/alerts` (placeholder until its body is a typed schema).
-pub type AlertsView = AnyObject;
+/// `GET /api/v1/equity`.
+pub type EquityView = super::live_handlers::EquityBody;
+/// `GET /api/v1/alerts`.
+pub type AlertsView = super::live_handlers::AlertsBody;

@@ -1,6 +1,7 @@
 //! `GET /api/v1/equity`, `GET /api/v1/alerts` and the `GET /api/v1/events` stream: the views
 //! the dashboard needs beyond the snapshots, read from [`crate::live_view::LiveFeed`].
 
+use std::borrow::Cow;
 use std::convert::Infallible;
 use std::time::Duration;
 
@@ -11,6 +12,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures_util::StreamExt;
+use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::ser::SerializeTuple;
 use serde::{Deserialize, Serialize, Serializer};
 use tokio::sync::broadcast::error::RecvError;
@@ -38,7 +40,25 @@ pub struct EquityQuery {
 }
 
 /// One `[time_ms, equity]` pair; a non-finite equity is written as the API's `"NaN"`, `"+Inf"`, `"-Inf"`.
-struct PointBody(i64, f64);
+pub struct PointBody(i64, f64);
+
+impl JsonSchema for PointBody {
+    fn schema_name() -> Cow<'static, str> {
+        "EquityPoint".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        // OpenAPI 3.0 has no tuple schema: two items, each a market time (Unix ms) or an equity.
+        let equity = zigquant_engine::float::metric_number_schema(generator).to_value();
+        json_schema!({
+            "description": "[market time of the bar, Unix ms; mark-to-market equity]",
+            "type": "array",
+            "minItems": 2,
+            "maxItems": 2,
+            "items": { "anyOf": [ { "type": "integer" }, equity ] }
+        })
+    }
+}
 
 impl Serialize for PointBody {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -55,12 +75,18 @@ impl Serialize for PointBody {
     }
 }
 
-#[derive(Serialize)]
-struct EquityBody {
+/// `GET /api/v1/equity`.
+#[derive(Serialize, JsonSchema)]
+pub struct EquityBody {
+    /// `portfolio` or the strategy asked for.
     scope: String,
+    /// The `since` asked for (market time, Unix ms), if any.
     since: Option<i64>,
+    /// The most points this answer holds.
     max_points: usize,
+    /// Points recorded in the range before downsampling.
     points_in_range: usize,
+    /// `[time_ms, equity]` pairs, oldest first.
     points: Vec<PointBody>,
 }
 
@@ -108,9 +134,12 @@ pub struct AlertsQuery {
     limit: Option<usize>,
 }
 
-#[derive(Serialize)]
-struct AlertsBody {
+/// `GET /api/v1/alerts`.
+#[derive(Serialize, JsonSchema)]
+pub struct AlertsBody {
+    /// The latest alerts, newest first.
     items: Vec<AlertRecord>,
+    /// Alerts raised since the process started (the list keeps only the latest).
     raised_since_start: u64,
 }
 
