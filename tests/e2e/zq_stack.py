@@ -270,17 +270,22 @@ def start_vmagent(procs, tmp: Path, scrape_config: Path, remote_write_url: str,
             "-promscrape.fileSDCheckInterval=1s", f"-remoteWrite.url={remote_write_url}",
             "-remoteWrite.flushInterval=1s", f"-remoteWrite.tmpDataPath={tmp / 'rw-buffer'}",
             f"-httpListenAddr=127.0.0.1:{port}"]
+    if runbook_base:
+        argv.append(f"-external.label=runbook_base={runbook_base}")
     return _start_until_ready(procs, tmp, name, argv, port, VmDaemon, ready_path="/health")
 
 
 def start_vmalert(procs, tmp: Path, rule_files: list[Path], store_url: str, alertmanager_url: str,
-                  interval: str = "1s", name: str = "vmalert") -> VmDaemon:
+                  interval: str = "1s", name: str = "vmalert",
+                  runbook_base: str | None = None) -> VmDaemon:
     port = free_port()
     tmp.mkdir(parents=True, exist_ok=True)
     argv = [find_tool("VMALERT_BIN", "vmalert"), *[f"-rule={p}" for p in rule_files],
             f"-datasource.url={store_url}", f"-remoteWrite.url={store_url}",
             f"-notifier.url={alertmanager_url}", f"-evaluationInterval={interval}",
             f"-httpListenAddr=127.0.0.1:{port}"]
+    if runbook_base:
+        argv.append(f"-external.label=runbook_base={runbook_base}")
     return _start_until_ready(procs, tmp, name, argv, port, VmDaemon, ready_path="/health")
 
 
