@@ -205,6 +205,9 @@ def raw_get(conn: http.client.HTTPConnection, path: str, key: str) -> tuple[int,
     return r.status, dict(r.getheaders()), r.read()
 
 
+LEGIT_REQUESTS = 30
+
+
 def test_brute_force_is_throttled_while_legit_clients_succeed(zq_factory, procs, tmp_path):
     zq = zq_factory("brute").start()
     prom = start_prometheus(procs, tmp_path / "prom", [
@@ -216,9 +219,12 @@ def test_brute_force_is_throttled_while_legit_clients_succeed(zq_factory, procs,
     stop = threading.Event()
 
     def legit():
-        # 127.0.0.1 with the right key, all along.
+        # 127.0.0.1 with the right key, a fixed number of times while the attack goes on (the
+        # attack lasts until these are done, so the count does not depend on machine speed).
         conn = http.client.HTTPConnection("127.0.0.1", zq.port, timeout=5)
-        while not stop.is_set():
+        for _ in range(LEGIT_REQUESTS):
+            if stop.is_set():
+                return
             status, _, _ = raw_get(conn, "/api/v1/strategies", API_KEY)
             legit_status.append(status)
             time.sleep(0.01)
@@ -229,7 +235,7 @@ def test_brute_force_is_throttled_while_legit_clients_succeed(zq_factory, procs,
     attacker = http.client.HTTPConnection("127.0.0.1", zq.port, timeout=5, source_address=("127.0.0.2", 0))
     statuses, bodies_401, retry_after = [], set(), []
     try:
-        for _ in range(1000):
+        while len(statuses) < 1000 or thread.is_alive():
             status, headers, body = raw_get(attacker, "/api/v1/orders", secrets.token_hex(32))
             statuses.append(status)
             if status == 401:
@@ -241,12 +247,12 @@ def test_brute_force_is_throttled_while_legit_clients_succeed(zq_factory, procs,
         stop.set()
         thread.join(10)
     n401, n429 = statuses.count(401), statuses.count(429)
-    assert n401 + n429 == 1000, f"unexpected statuses: {sorted(set(statuses))}"
+    assert n401 + n429 == len(statuses) >= 1000, f"unexpected statuses: {sorted(set(statuses))}"
     assert 10 <= n401 <= 12, f"{n401} wrong keys were checked; the budget is 10 a minute"
     assert min(retry_after) >= 1 and max(retry_after) <= 60, (min(retry_after), max(retry_after))
     # Every refusal is the same bytes: nothing about which key or name was close.
     assert len(bodies_401) == 1, bodies_401
-    assert len(legit_status) > 20 and set(legit_status) == {200}, \
+    assert len(legit_status) == LEGIT_REQUESTS and set(legit_status) == {200}, \
         f"the legitimate client was refused: {sorted(set(legit_status))}"
 
     samples = zq.scrape()
