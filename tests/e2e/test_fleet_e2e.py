@@ -29,6 +29,8 @@ from zq_stack import (ROOT, Proc, default_config_text, drive_api_traffic, find_t
                       set_exchange_outages, start_alertmanager, start_victoria_metrics,
                       start_vmagent, start_vmalert, start_zigquant, wait_until)
 
+# vmalert gets the runbook base as an external label, as fleet-stack passes it.
+RUNBOOK_BASE = "http://127.0.0.1:8080/runbooks"
 BOTS = {"fleet-a": set(), "fleet-b": {"hyperliquid"}, "fleet-c": set()}
 OUTAGE_BOT = "fleet-b"
 KILLED_BOT = "fleet-c"
@@ -169,7 +171,7 @@ def fleet(procs, zigquant_bin, tmp_path_factory):
                lambda: len(vm.query('up{job="zigquant"} == 1')["result"]) == len(BOTS), timeout=60,
                proc=agent.proc)
     vmalert = start_vmalert(procs, base / "vmalert", [shortened_rules(base / "rules-short-for.yml")],
-                            vm.url, am.url)
+                            vm.url, am.url, runbook_base=RUNBOOK_BASE)
     for zq in bots.values():
         drive_api_traffic(zq, rounds=2)
     yield Fleet(bots, vm, agent, vmalert, am, webhook)
@@ -279,7 +281,7 @@ def test_exchange_outage_fires_for_that_bot_only_and_reaches_the_webhook(fleet):
     [alert] = note["alerts"]
     assert alert["labels"]["exchange"] == "hyperliquid" and alert["labels"]["severity"] == "critical"
     ann = alert["annotations"]
-    assert ann["runbook_url"] == "docs/runbooks.md#exchangedisconnected", ann
+    assert ann["runbook_url"] == f"{RUNBOOK_BASE}#exchangedisconnected", ann
     assert ann["dashboard_url"] == f"/d/zigquant-main/zigquant?viewPanel=13&var-name={OUTAGE_BOT}", ann
     for other in set(BOTS) - {OUTAGE_BOT}:
         value = fleet.vm.query('min(zigquant_exchange_connected * on (instance) group_left (name)'

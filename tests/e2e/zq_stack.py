@@ -270,8 +270,6 @@ def start_vmagent(procs, tmp: Path, scrape_config: Path, remote_write_url: str,
             "-promscrape.fileSDCheckInterval=1s", f"-remoteWrite.url={remote_write_url}",
             "-remoteWrite.flushInterval=1s", f"-remoteWrite.tmpDataPath={tmp / 'rw-buffer'}",
             f"-httpListenAddr=127.0.0.1:{port}"]
-    if runbook_base:
-        argv.append(f"-external.label=runbook_base={runbook_base}")
     return _start_until_ready(procs, tmp, name, argv, port, VmDaemon, ready_path="/health")
 
 
