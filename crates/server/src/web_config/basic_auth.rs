@@ -208,7 +208,10 @@ mod tests {
     fn unknown_users_take_as_long_as_wrong_passwords() {
         // Without the decoy an unknown user would be answered in microseconds and a known one
         // after a bcrypt: user names could be told apart by timing. Interleaved samples, fresh
-        // passwords (no cache hits), medians, and a loose bound: a missing decoy is ~1000x off.
+        // passwords (no cache hits), medians, and a deliberately generous bound (a factor of 20
+        // either way): a missing decoy is ~1000x off, while a busy shared CI machine can put a
+        // few-fold scheduler noise on 2 ms medians. This is a correctness test of the decoy, not
+        // a speed target.
         let users = BasicAuthUsers::new(BTreeMap::from([(
             "prom".to_string(),
             bcrypt::hash("right", 5).unwrap(),
@@ -229,7 +232,7 @@ mod tests {
         unknown.sort();
         let ratio = known[4].as_secs_f64() / unknown[4].as_secs_f64();
         assert!(
-            (0.33..3.0).contains(&ratio),
+            (0.05..20.0).contains(&ratio),
             "known/unknown user time ratio {ratio}"
         );
     }
