@@ -12,7 +12,7 @@ use axum::http::{header, HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::{ApiError, AppState};
+use super::{ApiError, AppState, RequestId, REQUEST_ID_HEADER};
 use crate::auth::{bearer_token, constant_time_eq};
 use crate::connection::{too_many_requests, ClientAddr};
 use crate::keys::KeyName;
@@ -26,33 +26,21 @@ pub struct Caller {
     pub key: KeyName,
     /// The client's address, when the request came over a socket.
     pub addr: Option<IpAddr>,
-    /// The request's id: the client's `X-Request-Id` when it is a sane one, else a random one;
+    /// The request's id: the client's `X-Request-Id` when it is a sane one, else a new one;
     /// echoed in the response so a client can find its request in the audit trail.
-    pub request_id: String,
+    pub request_id: RequestId,
 }
 
 /// The client's `X-Request-Id` if it is 1 to 64 characters of `A-Z a-z 0-9 . _ -`, else a new
-/// random one (16 hex digits): what reaches the audit trail is bounded and printable.
-fn request_id(request: &Request) -> String {
-    let given = request
+/// one: what reaches the audit trail is bounded and printable. The same rule and generator as
+/// the request metrics' exemplar ([`RequestId`]): inline, no allocation, no system call.
+fn request_id(request: &Request) -> RequestId {
+    request
         .headers()
-        .get(X_REQUEST_ID)
-        .map(HeaderValue::as_bytes)
-        // One rule for a client's id, shared with the request metrics' exemplar and access log.
-        .filter(|id| super::RequestId::from_client(id).is_some());
-    match given {
-        Some(id) => String::from_utf8_lossy(id).into_owned(),
-        None => {
-            let mut bytes = [0u8; 8];
-            // The OS random source does not fail on Linux; a zero id is still an id.
-            let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes);
-            bytes.iter().map(|b| format!("{b:02x}")).collect()
-        }
-    }
+        .get(REQUEST_ID_HEADER)
+        .and_then(|id| RequestId::from_client(id.as_bytes()))
+        .unwrap_or_else(RequestId::next)
 }
-
-/// The request id header.
-const X_REQUEST_ID: &str = "x-request-id";
 
 /// Why authentication failed: the bounded `reason` label of `zigquant_api_auth_failures_total`.
 type AuthFailure = AuthFailureReason;
@@ -118,7 +106,7 @@ pub async fn require_key(
     match outcome {
         Ok(key) => {
             let request_id = request_id(&request);
-            let echoed = HeaderValue::from_str(&request_id).ok();
+            let echoed = HeaderValue::from_str(request_id.as_str()).ok();
             request.extensions_mut().insert(Caller {
                 key,
                 addr: ip,
@@ -126,7 +114,7 @@ pub async fn require_key(
             });
             let mut response = next.run(request).await;
             if let Some(id) = echoed {
-                response.headers_mut().insert(X_REQUEST_ID, id);
+                response.headers_mut().insert(REQUEST_ID_HEADER, id);
             }
             response
         }

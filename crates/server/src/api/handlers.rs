@@ -158,7 +158,7 @@ fn audit_context(caller: Option<Extension<Caller>>) -> Option<AuditContext> {
     caller.map(|Extension(c)| AuditContext {
         key_name: c.key.to_string(),
         client: c.addr.map(|a| a.to_string()),
-        request_id: c.request_id,
+        request_id: c.request_id.to_string(),
     })
 }
 
