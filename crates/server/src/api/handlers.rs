@@ -191,7 +191,7 @@ async fn page_response<T: Serialize + Send + 'static>(
         + Send
         + 'static,
 ) -> Result<Response, ApiError> {
-    let limit = page_limit(state, query.limit)?;
+    let limit = page_limit(state, query.limit, DEFAULT_PAGE)?;
     let offset = query.offset.unwrap_or(0);
     let page = call(state, move |e| fetch(e, offset, limit)).await??;
     Ok(Json(Page {
@@ -203,9 +203,15 @@ async fn page_response<T: Serialize + Send + 'static>(
     .into_response())
 }
 
-fn page_limit(state: &AppState, limit: Option<usize>) -> Result<usize, ApiError> {
+/// A list endpoint's page size: `default` when not given, at least 1, at most the configured
+/// `api.max_page_size`.
+pub(super) fn page_limit(
+    state: &AppState,
+    limit: Option<usize>,
+    default: usize,
+) -> Result<usize, ApiError> {
     match limit {
-        None => Ok(DEFAULT_PAGE.min(state.max_page_size)),
+        None => Ok(default.min(state.max_page_size)),
         Some(0) => Err(ApiError::unprocessable(
             "invalid_limit",
             "limit must be at least 1",
@@ -220,23 +226,21 @@ pub async fn list_orders(
     query: Result<Query<OrdersQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(query) = query?;
-    let limit = page_limit(&state, query.limit)?;
-    let offset = query.offset.unwrap_or(0);
-    let filter = OrderFilter {
-        status: query.status,
-        strategy: query.strategy,
-        pair: query.pair,
-        offset,
-        limit,
+    let page = PageQuery {
+        offset: query.offset,
+        limit: query.limit,
     };
-    let page = call(&state, move |e| e.orders(&filter)).await??;
-    Ok(Json(Page {
-        items: page.items,
-        total: page.total,
-        offset,
-        limit,
+    let (status, strategy, pair) = (query.status, query.strategy, query.pair);
+    page_response(&state, page, move |e, offset, limit| {
+        e.orders(&OrderFilter {
+            status,
+            strategy,
+            pair,
+            offset,
+            limit,
+        })
     })
-    .into_response())
+    .await
 }
 
 /// Order type in the API's flat request body.

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize, Serializer};
 use tokio::sync::broadcast::error::RecvError;
 
 use super::error::ApiError;
+use super::handlers::page_limit;
 use super::AppState;
 use crate::live_view::{AlertRecord, EquityQueryError, Subscription, PORTFOLIO_SCOPE};
 
@@ -149,16 +150,7 @@ pub async fn alerts(
     query: Result<Query<AlertsQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(query) = query?;
-    let limit = match query.limit {
-        None => DEFAULT_ALERTS,
-        Some(0) => {
-            return Err(ApiError::unprocessable(
-                "invalid_limit",
-                "limit must be at least 1",
-            ))
-        }
-        Some(n) => n.min(state.max_page_size),
-    };
+    let limit = page_limit(&state, query.limit, DEFAULT_ALERTS)?;
     let (items, raised_since_start) = state.live_view.alerts(limit);
     Ok(Json(AlertsBody {
         items,
