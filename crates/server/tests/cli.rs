@@ -3,14 +3,33 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+/// The binary with the caller's `ZQ_*` settings removed, so a developer's environment does not
+/// change what a test sees.
+fn command() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_zigquant"));
+    for name in [
+        "ZQ_LISTEN",
+        "ZQ_DATA_DIR",
+        "ZQ_API_KEY",
+        "ZQ_NAME",
+        "ZQ_WEB_CONFIG_FILE",
+    ] {
+        command.env_remove(name);
+    }
+    command
+}
+
 fn zigquant(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_zigquant"))
+    command().args(args).output().expect("run zigquant")
+}
+
+/// `zigquant backtest --data <data> <args>`.
+fn backtest(data: &str, args: &[&str]) -> Output {
+    command()
+        .args(["backtest", "--data", data])
         .args(args)
-        .env_remove("ZQ_LISTEN")
-        .env_remove("ZQ_DATA_DIR")
-        .env_remove("ZQ_API_KEY")
         .output()
-        .expect("run zigquant")
+        .expect("run zigquant backtest")
 }
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -123,12 +142,10 @@ fn effective_config_shows_the_file_over_the_defaults_and_hides_secrets() {
         "[[engine.exchanges]]\nname = \"binance\"\nfee_rate = 0.002\n",
     )
     .unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_zigquant"))
+    let output = command()
         .args(["config", "--effective", "--config", file.to_str().unwrap()])
         .args(["--listen", "localhost:8181"])
         .env("ZQ_API_KEY", "cli-secret-key-0123456789")
-        .env_remove("ZQ_LISTEN")
-        .env_remove("ZQ_DATA_DIR")
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", stderr(&output));
@@ -143,7 +160,7 @@ fn effective_config_shows_the_file_over_the_defaults_and_hides_secrets() {
 
 #[test]
 fn a_short_api_key_in_the_environment_is_named() {
-    let output = Command::new(env!("CARGO_BIN_EXE_zigquant"))
+    let output = command()
         .args(["config", "--effective"])
         .env("ZQ_API_KEY", "short")
         .output()
@@ -158,9 +175,8 @@ fn a_short_api_key_in_the_environment_is_named() {
 
 /// Starts `zigquant serve` with `args`, quietly, in the background.
 fn spawn_serve(args: &[&str]) -> std::process::Child {
-    Command::new(env!("CARGO_BIN_EXE_zigquant"))
+    command()
         .args(args)
-        .env_remove("ZQ_API_KEY")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -243,29 +259,29 @@ fn write_prices(dir: &std::path::Path) -> PathBuf {
 fn backtest_prints_one_json_document() {
     let dir = temp_dir("backtest");
     let data = write_prices(&dir);
-    let output = zigquant(&[
-        "backtest",
-        "--data",
+    let output = backtest(
         data.to_str().unwrap(),
-        "--strategy",
-        "sma-cross",
-        "--fast",
-        "2",
-        "--slow",
-        "4",
-        "--mode",
-        "long-short",
-        "--qty",
-        "1",
-        "--cash",
-        "1000",
-        "--fee-rate",
-        "0.001",
-        "--periods-per-year",
-        "252",
-        "--format",
-        "json",
-    ]);
+        &[
+            "--strategy",
+            "sma-cross",
+            "--fast",
+            "2",
+            "--slow",
+            "4",
+            "--mode",
+            "long-short",
+            "--qty",
+            "1",
+            "--cash",
+            "1000",
+            "--fee-rate",
+            "0.001",
+            "--periods-per-year",
+            "252",
+            "--format",
+            "json",
+        ],
+    );
     assert!(output.status.success(), "{}", stderr(&output));
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let trades = report["trades"].as_array().unwrap();
@@ -311,17 +327,10 @@ fn backtest_prints_one_json_document() {
     let final_equity = stats["final_equity"].as_f64().unwrap();
     assert!((final_equity - (1000.0 + total)).abs() < 1e-9);
 
-    let table = zigquant(&[
-        "backtest",
-        "--data",
+    let table = backtest(
         data.to_str().unwrap(),
-        "--fast",
-        "2",
-        "--slow",
-        "4",
-        "--format",
-        "table",
-    ]);
+        &["--fast", "2", "--slow", "4", "--format", "table"],
+    );
     assert!(table.status.success());
     assert!(String::from_utf8_lossy(&table.stdout).contains("win_rate"));
 }
@@ -335,12 +344,12 @@ fn malformed_csv_names_the_line_and_exits_2() {
         "date,open,high,low,close\n2024-01-01,1,2,0.5,1.5\n2024-01-02,1,oops,0.5,1.5\n",
     )
     .unwrap();
-    let output = zigquant(&["backtest", "--data", path.to_str().unwrap()]);
+    let output = backtest(path.to_str().unwrap(), &[]);
     assert_eq!(output.status.code(), Some(2));
     let err = stderr(&output);
     assert!(err.contains("line 3"), "{err}");
     assert!(!err.contains("panicked"));
-    let missing = zigquant(&["backtest", "--data", "/nonexistent.csv"]);
+    let missing = backtest("/nonexistent.csv", &[]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(stderr(&missing).contains("/nonexistent.csv"));
 }
@@ -366,19 +375,19 @@ fn backtest_takes_the_config_names_and_writes_a_report() {
         assert!(output.stderr.is_empty(), "no progress bar off a terminal");
     }
     let report = dir.join("report.html");
-    let table = zigquant(&[
-        "backtest",
-        "--data",
+    let table = backtest(
         data,
-        "--fast",
-        "2",
-        "--slow",
-        "4",
-        "--format",
-        "table",
-        "--report",
-        report.to_str().unwrap(),
-    ]);
+        &[
+            "--fast",
+            "2",
+            "--slow",
+            "4",
+            "--format",
+            "table",
+            "--report",
+            report.to_str().unwrap(),
+        ],
+    );
     assert!(table.status.success(), "{}", stderr(&table));
     let stdout = String::from_utf8_lossy(&table.stdout);
     assert!(
@@ -390,17 +399,17 @@ fn backtest_takes_the_config_names_and_writes_a_report() {
     assert!(html.contains("id=\"report-data\""));
     assert!(!html.contains("src=\"") && !html.contains("href=\""));
 
-    let unwritable = zigquant(&[
-        "backtest",
-        "--data",
+    let unwritable = backtest(
         data,
-        "--fast",
-        "2",
-        "--slow",
-        "4",
-        "--report",
-        "/nonexistent-dir/report.html",
-    ]);
+        &[
+            "--fast",
+            "2",
+            "--slow",
+            "4",
+            "--report",
+            "/nonexistent-dir/report.html",
+        ],
+    );
     assert_eq!(unwritable.status.code(), Some(2));
     assert!(stderr(&unwritable).contains("/nonexistent-dir/report.html"));
 }
@@ -409,7 +418,7 @@ fn backtest_takes_the_config_names_and_writes_a_report() {
 fn backtest_takes_negative_values_to_its_own_validation() {
     let dir = temp_dir("negative");
     let data = write_prices(&dir);
-    let output = zigquant(&["backtest", "--data", data.to_str().unwrap(), "--qty", "-1"]);
+    let output = backtest(data.to_str().unwrap(), &["--qty", "-1"]);
     assert_eq!(output.status.code(), Some(2));
     let message = stderr(&output);
     assert!(!message.contains("unexpected argument"), "{message}");
@@ -457,13 +466,7 @@ fn write_csv(dir: &std::path::Path, rows: &[&str]) -> PathBuf {
 fn backtest_warns_when_the_data_is_too_short_to_trade() {
     let dir = temp_dir("short");
     let data = write_prices(&dir); // 16 bars
-    let output = zigquant(&[
-        "backtest",
-        "--data",
-        data.to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
+    let output = backtest(data.to_str().unwrap(), &["--format", "json"]);
     assert!(output.status.success(), "{}", stderr(&output));
     let message = stderr(&output);
     assert!(message.contains("warning: "), "{message}");
@@ -473,21 +476,13 @@ fn backtest_warns_when_the_data_is_too_short_to_trade() {
     assert_eq!(report["stats"]["closed_trades"], 0);
 
     // Long enough: no warning.
-    let output = zigquant(&[
-        "backtest",
-        "--data",
-        data.to_str().unwrap(),
-        "--fast",
-        "2",
-        "--slow",
-        "4",
-    ]);
+    let output = backtest(data.to_str().unwrap(), &["--fast", "2", "--slow", "4"]);
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(!stderr(&output).contains("warning"), "{}", stderr(&output));
 
     // One bar: nothing can be computed.
     let one = write_csv(&dir, &["2024-01-01,10,11,9,10,5"]);
-    let output = zigquant(&["backtest", "--data", one.to_str().unwrap()]);
+    let output = backtest(one.to_str().unwrap(), &[]);
     assert_eq!(output.status.code(), Some(2));
     assert!(
         stderr(&output).contains("needs at least 2"),
@@ -500,13 +495,7 @@ fn backtest_warns_when_the_data_is_too_short_to_trade() {
 fn backtest_refuses_what_the_live_config_refuses() {
     let dir = temp_dir("refuse");
     let data = write_prices(&dir);
-    let output = zigquant(&[
-        "backtest",
-        "--data",
-        data.to_str().unwrap(),
-        "--fee-rate",
-        "1.5",
-    ]);
+    let output = backtest(data.to_str().unwrap(), &["--fee-rate", "1.5"]);
     assert_eq!(output.status.code(), Some(2));
     let message = stderr(&output);
     assert!(
@@ -518,7 +507,7 @@ fn backtest_refuses_what_the_live_config_refuses() {
         &dir,
         &["2024-01-01,10,11,9,10,5", "2024-01-02,10,9,11,10,5"],
     );
-    let output = zigquant(&["backtest", "--data", bad.to_str().unwrap()]);
+    let output = backtest(bad.to_str().unwrap(), &[]);
     assert_eq!(output.status.code(), Some(2));
     let message = stderr(&output);
     assert!(
@@ -541,13 +530,12 @@ fn a_disconnect_is_logged_once() {
     )
     .unwrap();
     let log = dir.join("log");
-    let mut service = Command::new(env!("CARGO_BIN_EXE_zigquant"))
+    let mut service = command()
         .args(["serve", "--listen", "127.0.0.1:0", "--config"])
         .arg(&config)
         .arg("--data-dir")
         .arg(&dir)
         .env("ZQ_LOG", "info")
-        .env_remove("ZQ_API_KEY")
         .stdout(std::process::Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
