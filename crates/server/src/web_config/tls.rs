@@ -197,7 +197,8 @@ pub fn server_config(c: &TlsServerConfig, dir: &Path) -> Result<ServerConfig, St
     let verifier: Arc<dyn ClientCertVerifier> = match (&c.client_allowed_sans, verifier) {
         (Some(sans), Some(inner)) => Arc::new(SanFilter::new(inner, sans)?),
         (_, Some(inner)) => inner,
-        (_, None) => Arc::new(NoClientAuth),
+        // NoClientCert: rustls' own never-asking verifier.
+        (_, None) => WebPkiClientVerifier::no_client_auth(),
     };
 
     let mut config = ServerConfig::builder_with_provider(provider)
@@ -264,52 +265,6 @@ fn client_verifier(
         "VerifyClientCertIfGiven" => webpki(true).map(Some),
         "RequireAndVerifyClientCert" => webpki(false).map(Some),
         other => Err(format!("invalid ClientAuth: {other}")),
-    }
-}
-
-/// NoClientCert: never asks.
-#[derive(Debug)]
-struct NoClientAuth;
-
-impl ClientCertVerifier for NoClientAuth {
-    fn offer_client_auth(&self) -> bool {
-        false
-    }
-    fn root_hint_subjects(&self) -> &[DistinguishedName] {
-        &[]
-    }
-    fn verify_client_cert(
-        &self,
-        _: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: UnixTime,
-    ) -> Result<ClientCertVerified, rustls::Error> {
-        Err(rustls::Error::General(
-            "no client certificate expected".into(),
-        ))
-    }
-    fn verify_tls12_signature(
-        &self,
-        _: &[u8],
-        _: &CertificateDer<'_>,
-        _: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        Err(rustls::Error::General(
-            "no client certificate expected".into(),
-        ))
-    }
-    fn verify_tls13_signature(
-        &self,
-        _: &[u8],
-        _: &CertificateDer<'_>,
-        _: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        Err(rustls::Error::General(
-            "no client certificate expected".into(),
-        ))
-    }
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        Vec::new()
     }
 }
 
