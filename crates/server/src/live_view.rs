@@ -70,7 +70,7 @@ pub struct AlertRecord {
 /// One message of the live stream (`GET /api/v1/events`); `type` names the SSE event.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-pub enum LiveEvent {
+pub enum StreamEvent {
     /// A fill.
     Fill {
         /// Trade (fill) id, as in `GET /api/v1/trades`.
@@ -126,20 +126,20 @@ pub enum LiveEvent {
     },
 }
 
-impl LiveEvent {
+impl StreamEvent {
     /// The SSE `event:` name.
     pub fn kind(&self) -> &'static str {
         match self {
-            LiveEvent::Fill { .. } => "fill",
-            LiveEvent::Order { .. } => "order",
-            LiveEvent::Alert(_) => "alert",
-            LiveEvent::Link { .. } => "link",
-            LiveEvent::Strategy { .. } => "strategy",
+            StreamEvent::Fill { .. } => "fill",
+            StreamEvent::Order { .. } => "order",
+            StreamEvent::Alert(_) => "alert",
+            StreamEvent::Link { .. } => "link",
+            StreamEvent::Strategy { .. } => "strategy",
         }
     }
 }
 
-/// A serialized [`LiveEvent`]: its SSE event name and JSON body.
+/// A serialized [`StreamEvent`]: its SSE event name and JSON body.
 #[derive(Clone, Debug)]
 pub struct StreamMessage {
     /// SSE `event:` name.
@@ -289,7 +289,7 @@ impl LiveFeed {
         self.closed.send_replace(true);
     }
 
-    fn publish(&self, make: impl FnOnce() -> LiveEvent) {
+    fn publish(&self, make: impl FnOnce() -> StreamEvent) {
         // Nobody listening: build nothing.
         if self.events.receiver_count() == 0 {
             return;
@@ -343,7 +343,7 @@ impl EventSink for LiveFeed {
                     state.alerts_raised += 1;
                     record
                 };
-                self.publish(|| LiveEvent::Alert(record));
+                self.publish(|| StreamEvent::Alert(record));
             }
             EngineEvent::Fill {
                 trade_id,
@@ -355,7 +355,7 @@ impl EventSink for LiveFeed {
                 qty,
                 price,
                 fee,
-            } => self.publish(|| LiveEvent::Fill {
+            } => self.publish(|| StreamEvent::Fill {
                 trade_id: *trade_id,
                 order_id: *order_id,
                 strategy: strategy.clone(),
@@ -367,7 +367,7 @@ impl EventSink for LiveFeed {
                 fee: *fee,
                 market_time_ms: self.lock().market_time_ms,
             }),
-            EngineEvent::OrderFinished { status, reason } => self.publish(|| LiveEvent::Order {
+            EngineEvent::OrderFinished { status, reason } => self.publish(|| StreamEvent::Order {
                 status: *status,
                 reason: *reason,
                 market_time_ms: self.lock().market_time_ms,
@@ -375,13 +375,13 @@ impl EventSink for LiveFeed {
             EngineEvent::ExchangeConnection {
                 exchange,
                 connected,
-            } => self.publish(|| LiveEvent::Link {
+            } => self.publish(|| StreamEvent::Link {
                 exchange: exchange.clone(),
                 connected: *connected,
                 wall_time_ms: wall_ms(),
             }),
             EngineEvent::StrategyState { strategy, running } => {
-                self.publish(|| LiveEvent::Strategy {
+                self.publish(|| StreamEvent::Strategy {
                     strategy: strategy.clone(),
                     running: *running,
                 })
