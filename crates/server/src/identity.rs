@@ -5,7 +5,6 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 /// Longest accepted bot name, in bytes (a name is for people and label values, not for prose).
 pub const MAX_NAME_LEN: usize = 63;
@@ -120,9 +119,10 @@ impl ConfigHash {
 
     /// The hash of `document`.
     pub fn of(document: &str) -> Self {
-        let digest = Sha256::digest(document.as_bytes());
-        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-        Self(hex[..Self::LEN].to_owned())
+        let digest = ring::digest::digest(&ring::digest::SHA256, document.as_bytes());
+        let mut hex = crate::keys::hex(digest.as_ref());
+        hex.truncate(Self::LEN);
+        Self(hex)
     }
 
     /// The hash as a label value.

@@ -158,7 +158,18 @@ pub fn random_key() -> Result<String, KeyStoreError> {
     SystemRandom::new()
         .fill(&mut bytes)
         .map_err(|_| KeyStoreError::Random)?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    Ok(hex(&bytes))
+}
+
+/// Lower-case hex of `bytes`: new keys, and the config hash (identity.rs).
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 0x0f)] as char);
+    }
+    out
 }
 
 /// Unix seconds now.
