@@ -15,13 +15,14 @@
 
 use std::fmt::Write as _;
 
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 use thiserror::Error;
 use zigquant_analytics::returns;
 use zigquant_analytics::trades::{ClosedTrade, Direction, FifoBook, Fill, Side, TradeStats};
 
 use crate::config::{check_fee_rate, check_positive};
 use crate::domain::bars::BarSeries;
+use crate::domain::float::{f64_or_str, non_finite_name};
 use crate::domain::ids::PairId;
 use crate::strategy::{self, Ctx, Intent, ParamsError, StrategyParams};
 
@@ -58,23 +59,23 @@ pub struct TradeRow {
     /// `"long"` or `"short"`.
     pub side: String,
     /// Base quantity.
-    #[serde(serialize_with = "ser_f64")]
+    #[serde(serialize_with = "f64_or_str")]
     pub qty: f64,
     /// Entry bar time, as written in the CSV.
     pub entry_time: String,
     /// Entry fill price (that bar's open).
-    #[serde(serialize_with = "ser_f64")]
+    #[serde(serialize_with = "f64_or_str")]
     pub entry_price: f64,
     /// Exit bar time, as written in the CSV.
     pub exit_time: String,
     /// Exit fill price (that bar's open).
-    #[serde(serialize_with = "ser_f64")]
+    #[serde(serialize_with = "f64_or_str")]
     pub exit_price: f64,
     /// Entry and exit fees of these units.
-    #[serde(serialize_with = "ser_f64")]
+    #[serde(serialize_with = "f64_or_str")]
     pub fees: f64,
     /// Gross PnL minus fees (docs/statistics.md §6).
-    #[serde(serialize_with = "ser_f64")]
+    #[serde(serialize_with = "f64_or_str")]
     pub realized_pnl: f64,
 }
 
@@ -91,37 +92,37 @@ pub struct BacktestStats {
     /// Trades with realized PnL exactly 0.
     pub breakevens: u64,
     /// `wins / closed_trades` (NaN without trades).
-    #[serde(serialize_with = "ser_f64")]
+    #[serde(serialize_with = "f64_or_str")]
     pub win_rate: f64,
     /// Σ realized PnL, net of fees.
-    #[serde(serialize_with = "ser_f64")]
+    #[serde(serialize_with = "f64_or_str")]
     pub total_realized_pnl: f64,
     /// Σ fees of closed trades.
-    #[serde(serialize_with = "ser_f64")]
+    #[serde(serialize_with = "f64_or_str")]
     pub total_fees: f64,
     /// Equity at the last bar's close.
-    #[serde(serialize_with = "ser_f64")]
+    #[serde(serialize_with = "f64_or_str")]
     pub final_equity: f64,
     /// Sharpe of the per-bar mark-to-market equity returns.
-    #[serde(serialize_with = "ser_f64")]
+    #[serde(serialize_with = "f64_or_str")]
     pub sharpe: f64,
     /// CAGR with years = bars / periods_per_year.
-    #[serde(serialize_with = "ser_f64")]
+    #[serde(serialize_with = "f64_or_str")]
     pub cagr: f64,
     /// CAGR / max_drawdown.
-    #[serde(serialize_with = "ser_f64")]
+    #[serde(serialize_with = "f64_or_str")]
     pub calmar: f64,
     /// Max drawdown of the mark-to-market equity curve (one point per bar).
-    #[serde(serialize_with = "ser_f64")]
+    #[serde(serialize_with = "f64_or_str")]
     pub max_drawdown: f64,
     /// Historical one-bar VaR 95 % of the equity returns.
-    #[serde(serialize_with = "ser_f64")]
+    #[serde(serialize_with = "f64_or_str")]
     pub var_95: f64,
     /// CVaR 95 % of the equity returns.
-    #[serde(serialize_with = "ser_f64")]
+    #[serde(serialize_with = "f64_or_str")]
     pub cvar_95: f64,
     /// Max drawdown of the closed-trade equity curve (initial cash + cumulative realized PnL).
-    #[serde(serialize_with = "ser_f64")]
+    #[serde(serialize_with = "f64_or_str")]
     pub max_drawdown_closed_trades: f64,
 }
 
@@ -272,32 +273,11 @@ fn validate(series: &BarSeries, config: &BacktestConfig) -> Result<(), BacktestE
     Ok(())
 }
 
-/// Writes a float as JSON can carry it: finite values as numbers, the others as the strings
-/// `"NaN"`, `"+Inf"`, `"-Inf"` (Prometheus spelling), since JSON has no non-finite numbers.
-pub fn ser_f64<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
-    if v.is_finite() {
-        s.serialize_f64(*v)
-    } else {
-        s.serialize_str(fmt_special(*v))
-    }
-}
-
-fn fmt_special(v: f64) -> &'static str {
-    if v.is_nan() {
-        "NaN"
-    } else if v > 0.0 {
-        "+Inf"
-    } else {
-        "-Inf"
-    }
-}
-
 /// A float for people: fixed decimals, or `NaN` / `+Inf` / `-Inf`.
 fn fmt_num(v: f64, decimals: usize) -> String {
-    if v.is_finite() {
-        format!("{v:.decimals$}")
-    } else {
-        fmt_special(v).to_string()
+    match non_finite_name(v) {
+        None => format!("{v:.decimals$}"),
+        Some(name) => name.to_string(),
     }
 }
 

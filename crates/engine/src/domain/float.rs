@@ -3,16 +3,25 @@
 
 use serde::Serializer;
 
+/// How a non-finite value is spelled (`"NaN"`, `"+Inf"`, `"-Inf"`); `None` for a finite one.
+/// The one place that spelling lives: JSON here and the backtest's text table both use it.
+pub fn non_finite_name(v: f64) -> Option<&'static str> {
+    if v.is_finite() {
+        None
+    } else if v.is_nan() {
+        Some("NaN")
+    } else if v > 0.0 {
+        Some("+Inf")
+    } else {
+        Some("-Inf")
+    }
+}
+
 /// Serializes one `f64` (use with `#[serde(serialize_with = "crate::domain::float::f64_or_str")]`).
 pub fn f64_or_str<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
-    if v.is_finite() {
-        s.serialize_f64(*v)
-    } else if v.is_nan() {
-        s.serialize_str("NaN")
-    } else if *v > 0.0 {
-        s.serialize_str("+Inf")
-    } else {
-        s.serialize_str("-Inf")
+    match non_finite_name(*v) {
+        None => s.serialize_f64(*v),
+        Some(name) => s.serialize_str(name),
     }
 }
 

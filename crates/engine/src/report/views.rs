@@ -4,6 +4,8 @@
 use serde::Serialize;
 
 use crate::domain::float::{f64_or_str, opt_f64_or_str};
+#[cfg(feature = "schema")]
+use crate::domain::float::{metric_number_schema, opt_metric_number_schema};
 use crate::domain::orders::OrderSide;
 use crate::state::stats::StrategyStats;
 use crate::strategy::StrategyParams;
@@ -26,54 +28,33 @@ pub struct StrategyInfo {
     pub params: Option<StrategyParams>,
     /// Realized PnL of closed round trips, net of fees.
     #[serde(serialize_with = "f64_or_str")]
-    #[cfg_attr(
-        feature = "schema",
-        schemars(schema_with = "crate::domain::float::metric_number_schema")
-    )]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "metric_number_schema"))]
     pub realized_pnl: f64,
     /// Win rate of closed round trips (NaN when none).
     #[serde(serialize_with = "f64_or_str")]
-    #[cfg_attr(
-        feature = "schema",
-        schemars(schema_with = "crate::domain::float::metric_number_schema")
-    )]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "metric_number_schema"))]
     pub win_rate: f64,
     /// Closed round trips.
     pub closed_trades: u64,
     /// Sharpe of its mark-to-market equity.
     #[serde(serialize_with = "f64_or_str")]
-    #[cfg_attr(
-        feature = "schema",
-        schemars(schema_with = "crate::domain::float::metric_number_schema")
-    )]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "metric_number_schema"))]
     pub sharpe: f64,
     /// Calmar of its mark-to-market equity.
     #[serde(serialize_with = "f64_or_str")]
-    #[cfg_attr(
-        feature = "schema",
-        schemars(schema_with = "crate::domain::float::metric_number_schema")
-    )]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "metric_number_schema"))]
     pub calmar: f64,
     /// Mark-to-market equity.
     #[serde(serialize_with = "f64_or_str")]
-    #[cfg_attr(
-        feature = "schema",
-        schemars(schema_with = "crate::domain::float::metric_number_schema")
-    )]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "metric_number_schema"))]
     pub equity: f64,
     /// Cash balance.
     #[serde(serialize_with = "f64_or_str")]
-    #[cfg_attr(
-        feature = "schema",
-        schemars(schema_with = "crate::domain::float::metric_number_schema")
-    )]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "metric_number_schema"))]
     pub cash: f64,
     /// Fees paid in total.
     #[serde(serialize_with = "f64_or_str")]
-    #[cfg_attr(
-        feature = "schema",
-        schemars(schema_with = "crate::domain::float::metric_number_schema")
-    )]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "metric_number_schema"))]
     pub fees_paid: f64,
 }
 
@@ -115,24 +96,15 @@ pub struct StrategyPosition {
     pub strategy: String,
     /// Signed base quantity.
     #[serde(serialize_with = "f64_or_str")]
-    #[cfg_attr(
-        feature = "schema",
-        schemars(schema_with = "crate::domain::float::metric_number_schema")
-    )]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "metric_number_schema"))]
     pub size: f64,
     /// Average entry price of the open lots.
     #[serde(serialize_with = "opt_f64_or_str")]
-    #[cfg_attr(
-        feature = "schema",
-        schemars(schema_with = "crate::domain::float::opt_metric_number_schema")
-    )]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "opt_metric_number_schema"))]
     pub avg_entry_price: Option<f64>,
     /// Unrealized PnL at the last price.
     #[serde(serialize_with = "f64_or_str")]
-    #[cfg_attr(
-        feature = "schema",
-        schemars(schema_with = "crate::domain::float::metric_number_schema")
-    )]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "metric_number_schema"))]
     pub unrealized_pnl: f64,
 }
 
@@ -144,24 +116,15 @@ pub struct PositionInfo {
     pub pair: String,
     /// Signed base quantity across strategies.
     #[serde(serialize_with = "f64_or_str")]
-    #[cfg_attr(
-        feature = "schema",
-        schemars(schema_with = "crate::domain::float::metric_number_schema")
-    )]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "metric_number_schema"))]
     pub size: f64,
     /// Last price.
     #[serde(serialize_with = "opt_f64_or_str")]
-    #[cfg_attr(
-        feature = "schema",
-        schemars(schema_with = "crate::domain::float::opt_metric_number_schema")
-    )]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "opt_metric_number_schema"))]
     pub mark_price: Option<f64>,
     /// Unrealized PnL across strategies.
     #[serde(serialize_with = "f64_or_str")]
-    #[cfg_attr(
-        feature = "schema",
-        schemars(schema_with = "crate::domain::float::metric_number_schema")
-    )]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "metric_number_schema"))]
     pub unrealized_pnl: f64,
     /// Per strategy, non-flat ones only.
     pub by_strategy: Vec<StrategyPosition>,
@@ -215,38 +178,23 @@ pub struct StrategySummary {
     pub name: String,
     /// Realized PnL, net of fees.
     #[serde(serialize_with = "f64_or_str")]
-    #[cfg_attr(
-        feature = "schema",
-        schemars(schema_with = "crate::domain::float::metric_number_schema")
-    )]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "metric_number_schema"))]
     pub realized_pnl: f64,
     /// Win rate (NaN when no closed trades).
     #[serde(serialize_with = "f64_or_str")]
-    #[cfg_attr(
-        feature = "schema",
-        schemars(schema_with = "crate::domain::float::metric_number_schema")
-    )]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "metric_number_schema"))]
     pub win_rate: f64,
     /// Sharpe of its equity.
     #[serde(serialize_with = "f64_or_str")]
-    #[cfg_attr(
-        feature = "schema",
-        schemars(schema_with = "crate::domain::float::metric_number_schema")
-    )]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "metric_number_schema"))]
     pub sharpe: f64,
     /// Calmar of its equity.
     #[serde(serialize_with = "f64_or_str")]
-    #[cfg_attr(
-        feature = "schema",
-        schemars(schema_with = "crate::domain::float::metric_number_schema")
-    )]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "metric_number_schema"))]
     pub calmar: f64,
     /// Mark-to-market equity.
     #[serde(serialize_with = "f64_or_str")]
-    #[cfg_attr(
-        feature = "schema",
-        schemars(schema_with = "crate::domain::float::metric_number_schema")
-    )]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "metric_number_schema"))]
     pub equity: f64,
     /// Closed round trips.
     pub closed_trades: u64,
@@ -279,31 +227,19 @@ pub struct Summary {
     pub alerts_total: std::collections::BTreeMap<String, u64>,
     /// Portfolio mark-to-market equity.
     #[serde(serialize_with = "f64_or_str")]
-    #[cfg_attr(
-        feature = "schema",
-        schemars(schema_with = "crate::domain::float::metric_number_schema")
-    )]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "metric_number_schema"))]
     pub equity: f64,
     /// Portfolio max drawdown, positive fraction.
     #[serde(serialize_with = "f64_or_str")]
-    #[cfg_attr(
-        feature = "schema",
-        schemars(schema_with = "crate::domain::float::metric_number_schema")
-    )]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "metric_number_schema"))]
     pub max_drawdown: f64,
     /// Portfolio VaR 95 %, positive loss fraction.
     #[serde(serialize_with = "f64_or_str")]
-    #[cfg_attr(
-        feature = "schema",
-        schemars(schema_with = "crate::domain::float::metric_number_schema")
-    )]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "metric_number_schema"))]
     pub var_95: f64,
     /// Portfolio CVaR 95 %, positive loss fraction.
     #[serde(serialize_with = "f64_or_str")]
-    #[cfg_attr(
-        feature = "schema",
-        schemars(schema_with = "crate::domain::float::metric_number_schema")
-    )]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "metric_number_schema"))]
     pub cvar_95: f64,
     /// Equity samples behind the portfolio statistics.
     pub equity_samples: u64,
