@@ -270,3 +270,38 @@ fn a_mixed_config_samples_once_per_bar_period_whichever_source_closes_first() {
     push(&mut sim, btc(1, 102.0));
     assert_eq!(samples(&sim), 3);
 }
+
+#[test]
+fn a_restart_does_not_sample_a_bar_period_twice() {
+    let dir = std::env::temp_dir().join(format!("zq-sampled-period-{}.db", std::process::id()));
+    let _ = std::fs::remove_file(&dir);
+    let open = || {
+        let journal = Journal::open(&dir, SyncMode::Normal).unwrap();
+        Simulation::restore(
+            all_live_config(),
+            journal,
+            Arc::new(RecordingSink::default()),
+        )
+        .unwrap()
+    };
+    let mut sim = open();
+    link_up(&mut sim, "binance");
+    push(&mut sim, candle("binance", "BTC-USDT", 0, 100.0));
+    assert_eq!(samples(&sim), 1, "the first close samples");
+    drop(sim);
+
+    // The venue re-sends the last closed candle after the reconnect, and the other pair closes
+    // in the same bar period: both were settled before the restart, neither samples again.
+    let mut sim = open();
+    link_up(&mut sim, "binance");
+    link_up(&mut sim, "hyperliquid");
+    push(&mut sim, candle("binance", "BTC-USDT", 0, 100.0));
+    push(&mut sim, candle("hyperliquid", "ETH-USDT", 0, 10.0));
+    assert_eq!(samples(&sim), 1, "no second sample in a settled bar period");
+    push(&mut sim, candle("binance", "BTC-USDT", 1, 101.0));
+    assert_eq!(samples(&sim), 2, "the next bar period samples");
+    drop(sim);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", dir.display()));
+    }
+}

@@ -63,6 +63,15 @@ impl Journal {
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+    /// Open time of the latest pushed closed candle applied (`None` before the first): a
+    /// restart resumes one-sample-per-bar-period from its period (docs/statistics.md §9).
+    pub fn last_pushed_candle_ms(&self) -> Result<Option<i64>, JournalError> {
+        Ok(self.conn.query_row(
+            "SELECT MAX(time_ms) FROM market_inbox WHERE kind = 'candle'",
+            [],
+            |r| r.get(0),
+        )?)
+    }
     /// The last `n` bars of a pair, oldest first (strategy warm-up after a restart).
     pub fn recent_bars(&self, pair: &str, n: usize) -> Result<Vec<Bar>, JournalError> {
         let mut st = self.conn.prepare(

@@ -137,6 +137,15 @@ impl Simulation {
             }
         }
 
+        // Bar closes already settled (pulled tick `tick - 1` closes at `start + tick ×
+        // interval`; a pushed candle at its open + interval): the first close after the restart
+        // samples equity only in a later bar period, as it would have without the restart.
+        let last_pulled_close =
+            (tick > 0).then(|| cfg.feed.start_time_ms + tick as i64 * interval_ms);
+        let last_pushed_close = journal.last_pushed_candle_ms()?.map(|t| t + interval_ms);
+        let sampled_period = last_pulled_close
+            .max(last_pushed_close)
+            .map(|close| close.div_euclid(interval_ms));
         let now_ms = if tick == 0 {
             cfg.feed.start_time_ms
         } else {
@@ -160,7 +169,7 @@ impl Simulation {
             tick,
             ticks_run: 0,
             ticking: false,
-            sampled_period: None,
+            sampled_period,
             pending: Vec::new(),
             totals,
             identity_violations: 0,
