@@ -29,7 +29,7 @@ pub use report::views as snapshot;
 pub use config::{ConfigError, EngineConfig};
 pub use domain::alerts::AlertLevel;
 pub use domain::audit::{AuditAction, AuditContext, AuditEntry};
-pub use domain::ids::{PairId, StrategyId, VenueId};
+pub use domain::ids::{PairId, VenueId};
 pub use error::EngineError;
 pub use events::{EngineEvent, EventSink, RestoredTotals};
 pub use market::{MarketInbox, PushedEvent};

@@ -43,7 +43,3 @@ string_id!(
     /// A configured venue (paper exchange), e.g. `sim-a`.
     VenueId
 );
-string_id!(
-    /// A strategy instance name (configured, noise or `manual`).
-    StrategyId
-);
