@@ -48,7 +48,7 @@ fn grouped_transactions_give_the_same_run() {
     let mut groups = 0;
     while grouped.next_due().is_some() {
         let before = grouped_sink.events().len();
-        let ran = grouped.step_due_group(256, None, NOW);
+        let ran = grouped.step_due_group(256, NOW);
         assert!(ran > 0);
         groups += 1;
         // The group's notifications all arrive after it ran (its commit), none before.

@@ -203,7 +203,7 @@ impl Runner {
     /// commands and pushed events are looked at between groups.
     fn step_group(&mut self) {
         let now = self.pacer.now();
-        let ran = self.sim.step_due_group(FLAT_OUT_GROUP, None, now);
+        let ran = self.sim.step_due_group(FLAT_OUT_GROUP, now);
         self.load.events += ran as u64;
         self.report_load();
     }

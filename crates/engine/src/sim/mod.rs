@@ -191,7 +191,7 @@ impl Simulation {
         self.wall_ms = now.wall_ms;
         match input {
             Input::Due => {
-                self.run_next_event();
+                self.step_due_group(1, now);
                 Output::Stepped
             }
             Input::Place(req) => Output::Order(self.place_order(req, now)),
@@ -250,19 +250,16 @@ impl Simulation {
         self.journal.checkpoint()
     }
 
-    /// Runs up to `max` due events (those at or before `until_ms`, when given) inside **one**
-    /// journal transaction and reports their notifications after its commit; returns how many
-    /// ran. For flat-out runs, where nothing waits on an individual event: nothing is reported
-    /// before the commit that makes it durable, exactly as with one transaction per event, but
-    /// the commit (an fsync under `synchronous = full`) is paid once per group.
-    pub fn step_due_group(&mut self, max: usize, until_ms: Option<i64>, now: Now) -> usize {
+    /// Runs up to `max` due events inside **one** journal transaction and reports their
+    /// notifications after its commit; returns how many ran. For flat-out runs, where nothing
+    /// waits on an individual event: nothing is reported before the commit that makes it
+    /// durable, exactly as with one transaction per event ([`Input::Due`] is a group of one),
+    /// but the commit (an fsync under `synchronous = full`) is paid once per group.
+    pub fn step_due_group(&mut self, max: usize, now: Now) -> usize {
         self.wall_ms = now.wall_ms;
         let mut ran = 0;
         self.transact(|s| {
             while ran < max {
-                if until_ms.is_some_and(|u| s.queue.next_due().is_some_and(|t| t > u)) {
-                    break;
-                }
                 let Some((time_ms, ev)) = s.queue.pop() else {
                     break;
                 };
@@ -274,15 +271,6 @@ impl Simulation {
             Ok(())
         });
         ran
-    }
-
-    fn run_next_event(&mut self) {
-        let Some((time_ms, ev)) = self.queue.pop() else {
-            return;
-        };
-        self.now_ms = self.now_ms.max(time_ms);
-        self.transact(|s| s.handle_event(ev));
-        self.queue.compact(&self.open);
     }
 
     pub(crate) fn schedule(&mut self, time_ms: i64, ev: Ev) {
