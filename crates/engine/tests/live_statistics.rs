@@ -3,7 +3,11 @@
 //! risk monitor run, gauges reported), at most once per bar period (docs/statistics.md §9).
 //! Driven through `Simulation::step` with an in-memory journal: no thread, no sleep.
 
+mod common;
+
 use std::sync::Arc;
+
+use common::TempDir;
 
 use zigquant_engine::config::{FeedSource, SyncMode};
 use zigquant_engine::events::RecordingSink;
@@ -273,10 +277,9 @@ fn a_mixed_config_samples_once_per_bar_period_whichever_source_closes_first() {
 
 #[test]
 fn a_restart_does_not_sample_a_bar_period_twice() {
-    let dir = std::env::temp_dir().join(format!("zq-sampled-period-{}.db", std::process::id()));
-    let _ = std::fs::remove_file(&dir);
+    let dir = TempDir::new("sampled-period");
     let open = || {
-        let journal = Journal::open(&dir, SyncMode::Normal).unwrap();
+        let journal = Journal::open(&dir.journal(), SyncMode::Normal).unwrap();
         Simulation::restore(
             all_live_config(),
             journal,
@@ -300,8 +303,4 @@ fn a_restart_does_not_sample_a_bar_period_twice() {
     assert_eq!(samples(&sim), 1, "no second sample in a settled bar period");
     push(&mut sim, candle("binance", "BTC-USDT", 1, 101.0));
     assert_eq!(samples(&sim), 2, "the next bar period samples");
-    drop(sim);
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", dir.display()));
-    }
 }
