@@ -9,22 +9,40 @@ use crate::domain::ids::{PairId, VenueId};
 /// See the module header.
 #[derive(Clone, Debug, Default)]
 pub struct Marks {
-    by_venue: BTreeMap<(VenueId, PairId), f64>,
+    /// Venue, then pair: a lookup borrows the ids instead of building an owned key.
+    by_venue: BTreeMap<VenueId, BTreeMap<PairId, f64>>,
     /// The latest price of each pair from any venue, keyed by pair name (what accounts value
     /// positions at).
     valuation: BTreeMap<String, f64>,
 }
 
 impl Marks {
-    /// Records a price of `pair` on `venue`.
+    /// Records a price of `pair` on `venue` (every bar, every venue: the ids are cloned only
+    /// the first time a venue quotes a pair).
     pub fn set(&mut self, venue: &VenueId, pair: &PairId, price: f64) {
-        self.by_venue.insert((venue.clone(), pair.clone()), price);
-        self.valuation.insert(pair.as_str().to_string(), price);
+        match self.by_venue.get_mut(venue) {
+            Some(pairs) => match pairs.get_mut(pair) {
+                Some(p) => *p = price,
+                None => {
+                    pairs.insert(pair.clone(), price);
+                }
+            },
+            None => {
+                self.by_venue
+                    .insert(venue.clone(), BTreeMap::from([(pair.clone(), price)]));
+            }
+        }
+        match self.valuation.get_mut(pair.as_str()) {
+            Some(p) => *p = price,
+            None => {
+                self.valuation.insert(pair.as_str().to_string(), price);
+            }
+        }
     }
 
     /// The last price of `pair` on `venue`.
     pub fn get(&self, venue: &VenueId, pair: &PairId) -> Option<f64> {
-        self.by_venue.get(&(venue.clone(), pair.clone())).copied()
+        self.by_venue.get(venue)?.get(pair).copied()
     }
 
     /// The latest price of `pair` from any venue.

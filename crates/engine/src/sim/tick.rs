@@ -269,15 +269,12 @@ impl Simulation {
     /// Samples every account's and the portfolio's equity once per bar (docs/statistics.md §9),
     /// checking equity == cash + position value on the way.
     fn sample_equity(&mut self, k: u64) -> Result<(), JournalError> {
-        let marks = self.portfolio.marks.valuation().clone();
+        // Disjoint fields: the marks are read while the accounts are updated, no copy of either.
+        let marks = self.portfolio.marks.valuation();
         let mut total = 0.0;
-        let names: Vec<String> = self.portfolio.accounts.keys().cloned().collect();
-        for name in &names {
-            let Some(a) = self.portfolio.accounts.get_mut(name) else {
-                continue;
-            };
-            let eq = a.equity(&marks);
-            let check = a.cash_plus_positions(&marks);
+        for (name, a) in self.portfolio.accounts.iter_mut() {
+            let eq = a.equity(marks);
+            let check = a.cash_plus_positions(marks);
             if (eq - check).abs() > 1e-6 * eq.abs().max(1.0) {
                 self.identity_violations += 1;
                 tracing::error!(strategy = %name, eq, check, "equity identity violated");
