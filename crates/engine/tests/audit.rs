@@ -2,35 +2,16 @@
 //! leaves one entry (key name, client, request id, action, target, outcome) written with its
 //! change; refused commands leave one too; commands made on nobody's behalf leave none.
 
+mod common;
+
 use std::sync::Arc;
 
-use zigquant_engine::config::SyncMode;
+use common::*;
 use zigquant_engine::events::RecordingSink;
 use zigquant_engine::journal::Journal;
 use zigquant_engine::{
-    AuditContext, EngineConfig, Input, Now, OrderKind, OrderRequest, OrderSide, Output, Simulation,
+    AuditContext, Input, OrderKind, OrderRequest, OrderSide, Output, Simulation,
 };
-
-const NOW: Now = Now {
-    paced_market_ms: None,
-    wall_ms: 1_700_000_000_000,
-};
-
-fn quiet() -> EngineConfig {
-    let mut c = EngineConfig::default();
-    c.feed.pacing = false;
-    c.feed.max_bars = 3;
-    c.noise.enabled = false;
-    c.journal.synchronous = SyncMode::Normal;
-    for s in &mut c.strategies {
-        s.enabled = false;
-    }
-    for x in &mut c.exchanges {
-        x.disconnect.clear();
-        x.disconnect_rate_per_hour = 0.0;
-    }
-    c
-}
 
 fn who(request_id: &str) -> Option<AuditContext> {
     Some(AuditContext {
@@ -54,7 +35,7 @@ fn order(pair: &str, qty: f64) -> OrderRequest {
 #[test]
 fn commands_on_someones_behalf_are_journaled_with_their_outcome() {
     let sink = Arc::new(RecordingSink::default());
-    let mut sim = Simulation::restore(quiet(), Journal::open_in_memory().unwrap(), sink).unwrap();
+    let mut sim = Simulation::restore(quiet(3), Journal::open_in_memory().unwrap(), sink).unwrap();
     let first = sim.now_ms() + sim.bar_interval_ms();
     while sim.next_due().is_some_and(|d| d <= first) {
         sim.step(Input::Due, NOW);

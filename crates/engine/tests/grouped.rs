@@ -7,18 +7,11 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use common::TempDir;
-use zigquant_engine::events::EventSink;
-
+use common::*;
 use zigquant_engine::config::SyncMode;
-use zigquant_engine::events::RecordingSink;
+use zigquant_engine::events::{EventSink, RecordingSink};
 use zigquant_engine::journal::Journal;
-use zigquant_engine::{EngineConfig, EngineEvent, Input, Now, Simulation};
-
-const NOW: Now = Now {
-    paced_market_ms: None,
-    wall_ms: 1_700_000_000_000,
-};
+use zigquant_engine::{EngineConfig, EngineEvent, Input, Simulation};
 
 fn sim(bars: u64) -> (Simulation, Arc<RecordingSink>) {
     let mut c = EngineConfig::default();

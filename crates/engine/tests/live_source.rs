@@ -3,21 +3,19 @@
 //! is the real connection (down until the feed says up, no simulated outage), warm-up history
 //! trains indicators without trading, and orders fill at the pushed candles' prices.
 
+mod common;
+
 use std::sync::Arc;
 
+use common::*;
 use zigquant_engine::config::{FeedSource, SyncMode};
 use zigquant_engine::events::RecordingSink;
 use zigquant_engine::journal::Journal;
-use zigquant_engine::market::{PushedEvent, StampedEvent};
+use zigquant_engine::market::PushedEvent;
 use zigquant_engine::strategy::{Mode, StrategyParams};
 use zigquant_engine::{
-    bars::Bar, EngineConfig, EngineEvent, Input, Now, OrderKind, OrderRequest, OrderSide, Output,
+    bars::Bar, EngineConfig, EngineEvent, Input, OrderKind, OrderRequest, OrderSide, Output,
     PairId, RejectReason, Simulation, VenueId,
-};
-
-const NOW: Now = Now {
-    paced_market_ms: None,
-    wall_ms: 1_700_000_000_000,
 };
 
 /// BTC-USDT on Binance's live klines, ETH-USDT synthetic; the default exchanges (binance keeps
@@ -48,14 +46,6 @@ fn live_config() -> EngineConfig {
     };
     c.validate().unwrap();
     c
-}
-
-fn push(sim: &mut Simulation, event: PushedEvent) {
-    let ev = StampedEvent {
-        received_wall_ms: NOW.wall_ms,
-        event,
-    };
-    assert!(matches!(sim.step(Input::Pushed(ev), NOW), Output::Stepped));
 }
 
 fn bar(i: i64, close: f64) -> Bar {

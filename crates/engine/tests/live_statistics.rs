@@ -7,20 +7,14 @@ mod common;
 
 use std::sync::Arc;
 
-use common::TempDir;
-
+use common::*;
 use zigquant_engine::config::{FeedSource, SyncMode};
 use zigquant_engine::events::RecordingSink;
 use zigquant_engine::journal::Journal;
-use zigquant_engine::market::{PushedEvent, StampedEvent};
+use zigquant_engine::market::PushedEvent;
 use zigquant_engine::{
-    bars::Bar, AlertLevel, EngineConfig, EngineEvent, Input, Now, OrderKind, OrderRequest,
-    OrderSide, Output, PairId, Simulation, VenueId,
-};
-
-const NOW: Now = Now {
-    paced_market_ms: None,
-    wall_ms: 1_700_000_000_000,
+    bars::Bar, AlertLevel, EngineConfig, EngineEvent, Input, OrderKind, OrderRequest, OrderSide,
+    Output, PairId, Simulation, VenueId,
 };
 
 /// Candle open times: a bar period boundary (2025-12-01 00:00 UTC), one minute apart.
@@ -44,14 +38,6 @@ fn all_live_config() -> EngineConfig {
     c.strategies.clear();
     c.validate().unwrap();
     c
-}
-
-fn push(sim: &mut Simulation, event: PushedEvent) {
-    let ev = StampedEvent {
-        received_wall_ms: NOW.wall_ms,
-        event,
-    };
-    assert!(matches!(sim.step(Input::Pushed(ev), NOW), Output::Stepped));
 }
 
 fn candle(venue: &str, pair: &str, i: i64, close: f64) -> PushedEvent {

@@ -1,39 +1,18 @@
 //! The simulation driven directly through `Simulation::step`: no thread, no sleeps, an
 //! in-memory SQLite journal, a fixed wall clock. Each test takes milliseconds.
 
+mod common;
+
 use std::sync::Arc;
 
-use zigquant_engine::config::SyncMode;
+use common::*;
 use zigquant_engine::events::RecordingSink;
 use zigquant_engine::journal::Journal;
 use zigquant_engine::market::PushedEvent;
-use zigquant_engine::market::StampedEvent;
 use zigquant_engine::{
-    bars::Bar, EngineConfig, EngineEvent, Input, Now, Order, OrderError, OrderKind, OrderRequest,
+    bars::Bar, EngineConfig, EngineEvent, Input, Order, OrderError, OrderKind, OrderRequest,
     OrderSide, OrderStatus, Output, PairId, RejectReason, Simulation, VenueId,
 };
-
-const NOW: Now = Now {
-    paced_market_ms: None,
-    wall_ms: 1_700_000_000_000,
-};
-
-/// Default config, flat out, no noise, strategies stopped, no outages: only the test trades.
-fn quiet(bars: u64) -> EngineConfig {
-    let mut c = EngineConfig::default();
-    c.feed.pacing = false;
-    c.feed.max_bars = bars;
-    c.noise.enabled = false;
-    c.journal.synchronous = SyncMode::Normal;
-    for s in &mut c.strategies {
-        s.enabled = false;
-    }
-    for x in &mut c.exchanges {
-        x.disconnect.clear();
-        x.disconnect_rate_per_hour = 0.0;
-    }
-    c
-}
 
 fn start(cfg: EngineConfig, journal: Journal) -> (Simulation, Arc<RecordingSink>) {
     let sink = Arc::new(RecordingSink::default());
@@ -76,14 +55,6 @@ fn market(pair: &str, side: OrderSide, qty: f64, exchange: &str) -> OrderRequest
         qty,
         exchange: Some(exchange.into()),
     }
-}
-
-fn push(sim: &mut Simulation, event: PushedEvent) {
-    let ev = StampedEvent {
-        received_wall_ms: NOW.wall_ms,
-        event,
-    };
-    assert!(matches!(sim.step(Input::Pushed(ev), NOW), Output::Stepped));
 }
 
 fn first_bar(sim: &mut Simulation) {

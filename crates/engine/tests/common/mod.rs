@@ -7,7 +7,23 @@ use std::time::{Duration, Instant};
 
 use zigquant_engine::config::SyncMode;
 use zigquant_engine::events::RecordingSink;
-use zigquant_engine::{Engine, EngineConfig, EngineHandle};
+use zigquant_engine::market::{PushedEvent, StampedEvent};
+use zigquant_engine::{Engine, EngineConfig, EngineHandle, Input, Now, Output, Simulation};
+
+/// The wall time the step-driven tests run at (no pacing: market time comes from the queue).
+pub const NOW: Now = Now {
+    paced_market_ms: None,
+    wall_ms: 1_700_000_000_000,
+};
+
+/// Hands `event` to the simulation as a live feed would, received at [`NOW`].
+pub fn push(sim: &mut Simulation, event: PushedEvent) {
+    let ev = StampedEvent {
+        received_wall_ms: NOW.wall_ms,
+        event,
+    };
+    assert!(matches!(sim.step(Input::Pushed(ev), NOW), Output::Stepped));
+}
 
 /// A fresh directory under the system temp dir, removed on drop.
 pub struct TempDir(pub PathBuf);
@@ -57,11 +73,8 @@ pub fn run_to_idle(cfg: EngineConfig, dir: &TempDir) -> (EngineHandle, Arc<Recor
     (h, sink)
 }
 
-/// A paced engine with a fast clock (a bar every 25 ms), no noise, no faults, and its
-/// strategies configured but stopped: only the test's own orders trade.
-pub fn quiet_paced() -> EngineConfig {
-    let mut c = EngineConfig::default();
-    c.feed.clock_speed = 2400.0;
+/// No noise, strategies configured but stopped, no outages: only the test's own orders trade.
+fn only_the_tests_orders(c: &mut EngineConfig) {
     c.noise.enabled = false;
     for s in &mut c.strategies {
         s.enabled = false;
@@ -71,6 +84,21 @@ pub fn quiet_paced() -> EngineConfig {
         x.disconnect.clear();
         x.disconnect_rate_per_hour = 0.0;
     }
+}
+
+/// [`fast_config`] (flat out, `bars` bars) where only the test's own orders trade.
+pub fn quiet(bars: u64) -> EngineConfig {
+    let mut c = fast_config(bars);
+    only_the_tests_orders(&mut c);
+    c
+}
+
+/// A paced engine with a fast clock (a bar every 25 ms), no noise, no faults, and its
+/// strategies configured but stopped: only the test's own orders trade.
+pub fn quiet_paced() -> EngineConfig {
+    let mut c = EngineConfig::default();
+    c.feed.clock_speed = 2400.0;
+    only_the_tests_orders(&mut c);
     c
 }
 
