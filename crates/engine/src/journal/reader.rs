@@ -60,13 +60,11 @@ impl JournalReader {
 
     /// A page of orders matching the filter, newest first.
     pub fn orders(&self, f: &OrderFilter) -> Result<Page<Order>, JournalError> {
-        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        listing::orders(&conn, &self.counts, f)
+        self.with_conn(|conn| listing::orders(conn, &self.counts, f))
     }
 
     /// A page of fills, newest first.
     pub fn trades(&self, offset: usize, limit: usize) -> Result<Page<TradeInfo>, JournalError> {
-        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        listing::trades(&conn, &self.counts, offset, limit)
+        self.with_conn(|conn| listing::trades(conn, &self.counts, offset, limit))
     }
 }
