@@ -163,6 +163,9 @@ CREATE TABLE IF NOT EXISTS market_inbox (
     open REAL, high REAL, low REAL, close REAL, volume REAL,
     up INTEGER
 );
+-- The restart's one-sample-per-period resume reads MAX(time_ms) of the candles: an index keeps
+-- that read O(log n) however long the inbox has grown (journal/read.rs last_pushed_candle_ms).
+CREATE INDEX IF NOT EXISTS market_inbox_candle_time ON market_inbox(kind, time_ms);
 ";
 
 /// An order plus the engine-internal timing the journal needs to resume it.
@@ -327,6 +330,27 @@ mod tests {
     use crate::domain::alerts::AlertLevel;
     use crate::domain::orders::{OrderFilter, OrderKind, OrderSide};
     use rusqlite::params;
+
+    #[test]
+    fn the_last_pushed_candle_is_read_through_an_index_not_a_scan() {
+        let j = Journal::open_in_memory().unwrap();
+        let plan: Vec<String> = j
+            .conn
+            .prepare(
+                "EXPLAIN QUERY PLAN SELECT MAX(time_ms) FROM market_inbox WHERE kind = 'candle'",
+            )
+            .unwrap()
+            .query_map([], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            plan.iter()
+                .any(|step| step.contains("market_inbox_candle_time")),
+            "restart would scan the whole inbox: {plan:?}"
+        );
+        assert_eq!(j.last_pushed_candle_ms().unwrap(), None);
+    }
 
     struct Dir(PathBuf);
 
