@@ -5,13 +5,23 @@
 //! The two text formats share the sample lines; they differ in the family header (counter
 //! names, `# UNIT`, HELP escaping), the trailing `# EOF`, and what only OpenMetrics carries
 //! (exemplars, `_created`). Everything here appends to a `Vec<u8>` without allocating per
-//! sample: label text is rendered once when a series is created.
+//! sample: label text is rendered once when a series is created. The shared sample lines are in
+//! `lines`, the number spelling in `numbers`; this file holds negotiation, family metadata and
+//! label escaping.
 
+mod lines;
+mod numbers;
 pub mod openmetrics;
 pub mod protobuf;
 pub mod text;
 
-use crate::metrics::exemplar::{ExemplarCell, ExemplarData};
+pub(crate) use lines::{
+    write_counter_sample, write_counter_sample_f64, write_gauge_sample, write_histogram_samples,
+};
+#[cfg(test)]
+pub(crate) use numbers::write_unix_ms_as_seconds;
+pub use numbers::{write_f64, write_u64};
+pub(crate) use openmetrics::{write_om_counter, write_om_histogram};
 
 /// An exposition format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -228,63 +238,6 @@ pub(crate) fn render_labels<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>)
         .into_boxed_str()
 }
 
-/// Two-digit pairs `00`..`99`, for writing integers two digits per division.
-const DIGIT_PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
-2021222324252627282930313233343536373839\
-4041424344454647484950515253545556575859\
-6061626364656667686970717273747576777879\
-8081828384858687888990919293949596979899";
-
-/// Appends an unsigned integer in decimal.
-#[inline]
-pub fn write_u64(mut v: u64, out: &mut Vec<u8>) {
-    if v < 10 {
-        out.push(b'0' + v as u8);
-        return;
-    }
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    while v >= 100 {
-        let pair = (v % 100) as usize * 2;
-        v /= 100;
-        i -= 2;
-        buf[i..i + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
-    }
-    if v >= 10 {
-        let pair = v as usize * 2;
-        i -= 2;
-        buf[i..i + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
-    } else {
-        i -= 1;
-        buf[i] = b'0' + v as u8;
-    }
-    out.extend_from_slice(&buf[i..]);
-}
-
-/// Appends a float as Prometheus spells it: `NaN`, `+Inf`, `-Inf`, integers without a
-/// fraction, otherwise the shortest representation that round-trips (Ryu: plain decimal for
-/// moderate magnitudes, exponent form for very large or small ones; Go's `ParseFloat`, which
-/// Prometheus reads with, takes both). Ryu is several times faster than `core::fmt` here, and
-/// a scrape writes a float per gauge and per histogram sum.
-#[inline]
-pub fn write_f64(v: f64, out: &mut Vec<u8>) {
-    if v.is_nan() {
-        out.extend_from_slice(b"NaN");
-    } else if v == f64::INFINITY {
-        out.extend_from_slice(b"+Inf");
-    } else if v == f64::NEG_INFINITY {
-        out.extend_from_slice(b"-Inf");
-    } else if v.fract() == 0.0 && v.abs() < 1e15 {
-        if v < 0.0 {
-            out.push(b'-');
-        }
-        write_u64(v.abs() as u64, out);
-    } else {
-        let mut buf = ryu::Buffer::new();
-        out.extend_from_slice(buf.format_finite(v).as_bytes());
-    }
-}
-
 /// The `le` label value of a bucket bound.
 pub(crate) fn render_le(bound: f64) -> Box<str> {
     let mut out = Vec::new();
@@ -292,202 +245,9 @@ pub(crate) fn render_le(bound: f64) -> Box<str> {
     String::from_utf8_lossy(&out).into_owned().into_boxed_str()
 }
 
-/// Writes `name[suffix]{labels} ` (the part of a sample line before the value).
-#[inline]
-pub(crate) fn write_series_prefix(base: &str, suffix: &str, labels: &str, out: &mut Vec<u8>) {
-    out.extend_from_slice(base.as_bytes());
-    out.extend_from_slice(suffix.as_bytes());
-    if !labels.is_empty() {
-        out.push(b'{');
-        out.extend_from_slice(labels.as_bytes());
-        out.push(b'}');
-    }
-    out.push(b' ');
-}
-
-/// A counter sample line.
-#[inline]
-pub(crate) fn write_counter_sample(base: &str, labels: &str, v: u64, out: &mut Vec<u8>) {
-    write_series_prefix(base, "_total", labels, out);
-    write_u64(v, out);
-    out.push(b'\n');
-}
-
-/// A counter sample line with a fractional value (e.g. CPU seconds).
-pub(crate) fn write_counter_sample_f64(base: &str, labels: &str, v: f64, out: &mut Vec<u8>) {
-    write_series_prefix(base, "_total", labels, out);
-    write_f64(v, out);
-    out.push(b'\n');
-}
-
-/// A gauge sample line.
-#[inline]
-pub(crate) fn write_gauge_sample(base: &str, labels: &str, v: f64, out: &mut Vec<u8>) {
-    write_series_prefix(base, "", labels, out);
-    write_f64(v, out);
-    out.push(b'\n');
-}
-
-/// `name_bucket{labels,le="bound"} count` (`+Inf` when `le` is `None`), before the line's
-/// exemplar and newline; shared by the text and OpenMetrics histogram encoders.
-#[inline]
-fn write_bucket_value(base: &str, labels: &str, le: Option<&str>, count: u64, out: &mut Vec<u8>) {
-    out.extend_from_slice(base.as_bytes());
-    out.extend_from_slice(b"_bucket{");
-    if !labels.is_empty() {
-        out.extend_from_slice(labels.as_bytes());
-        out.push(b',');
-    }
-    out.extend_from_slice(b"le=\"");
-    out.extend_from_slice(le.unwrap_or("+Inf").as_bytes());
-    out.extend_from_slice(b"\"} ");
-    write_u64(count, out);
-}
-
-/// A histogram's `_sum` and `_count` lines; shared by the text and OpenMetrics encoders.
-#[inline]
-fn write_sum_and_count(base: &str, labels: &str, sum: f64, count: u64, out: &mut Vec<u8>) {
-    write_series_prefix(base, "_sum", labels, out);
-    write_f64(sum, out);
-    out.push(b'\n');
-    write_series_prefix(base, "_count", labels, out);
-    write_u64(count, out);
-    out.push(b'\n');
-}
-
-/// The sample lines of one histogram series from a cumulative snapshot (`cumulative.len() ==
-/// le.len() + 1`, last = `+Inf` = count).
-pub(crate) fn write_histogram_samples(
-    base: &str,
-    labels: &str,
-    le: &[Box<str>],
-    cumulative: &[u64],
-    sum: f64,
-    out: &mut Vec<u8>,
-) {
-    let count = cumulative.last().copied().unwrap_or(0);
-    for (i, c) in cumulative.iter().enumerate() {
-        write_bucket_value(base, labels, le.get(i).map(|l| &**l), *c, out);
-        out.push(b'\n');
-    }
-    write_sum_and_count(base, labels, sum, count, out);
-}
-
-/// ` # {labels} value timestamp` (OpenMetrics exemplar), before the line's newline.
-fn write_exemplar(e: &ExemplarData, out: &mut Vec<u8>) {
-    out.extend_from_slice(b" # {");
-    for (i, (name, value)) in e.labels.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        out.extend_from_slice(name.as_bytes());
-        out.extend_from_slice(b"=\"");
-        escape_label_value(value, out);
-        out.push(b'"');
-    }
-    out.extend_from_slice(b"} ");
-    write_f64(e.value, out);
-    out.push(b' ');
-    write_unix_ms_as_seconds(e.timestamp_ms, out);
-}
-
-fn write_cell_exemplar(cell: Option<&ExemplarCell>, out: &mut Vec<u8>) {
-    if let Some(cell) = cell {
-        cell.with(|e| write_exemplar(e, out));
-    }
-}
-
-/// Unix milliseconds as seconds with up to three decimals, exactly (`1700000000.123`).
-pub(crate) fn write_unix_ms_as_seconds(ms: i64, out: &mut Vec<u8>) {
-    if ms < 0 {
-        out.push(b'-');
-    }
-    let ms = ms.unsigned_abs();
-    write_u64(ms / 1000, out);
-    let frac = ms % 1000;
-    if frac != 0 {
-        out.push(b'.');
-        let digits = [
-            b'0' + (frac / 100) as u8,
-            b'0' + (frac / 10 % 10) as u8,
-            b'0' + (frac % 10) as u8,
-        ];
-        let keep = if frac.is_multiple_of(100) {
-            1
-        } else if frac.is_multiple_of(10) {
-            2
-        } else {
-            3
-        };
-        out.extend_from_slice(&digits[..keep]);
-    }
-}
-
-/// `name_created{labels} <seconds>` (OpenMetrics).
-fn write_created(base: &str, labels: &str, created_ms: i64, out: &mut Vec<u8>) {
-    write_series_prefix(base, "_created", labels, out);
-    write_unix_ms_as_seconds(created_ms, out);
-    out.push(b'\n');
-}
-
-/// An OpenMetrics counter: the sample (with its exemplar) and `_created`.
-pub(crate) fn write_om_counter(
-    base: &str,
-    labels: &str,
-    v: u64,
-    exemplar: Option<&ExemplarCell>,
-    created_ms: Option<i64>,
-    out: &mut Vec<u8>,
-) {
-    write_series_prefix(base, "_total", labels, out);
-    write_u64(v, out);
-    write_cell_exemplar(exemplar, out);
-    out.push(b'\n');
-    if let Some(ms) = created_ms {
-        write_created(base, labels, ms, out);
-    }
-}
-
-/// An OpenMetrics histogram series: buckets (each with its exemplar, `+Inf` last), `_sum`,
-/// `_count`, `_created` (when `created_ms` is set).
-pub(crate) fn write_om_histogram(
-    base: &str,
-    labels: &str,
-    le: &[Box<str>],
-    (cumulative, sum): (&[u64], f64),
-    (exemplars, created_ms): (Option<&[ExemplarCell]>, Option<i64>),
-    out: &mut Vec<u8>,
-) {
-    let count = cumulative.last().copied().unwrap_or(0);
-    for (i, c) in cumulative.iter().enumerate() {
-        write_bucket_value(base, labels, le.get(i).map(|l| &**l), *c, out);
-        write_cell_exemplar(exemplars.and_then(|e| e.get(i)), out);
-        out.push(b'\n');
-    }
-    write_sum_and_count(base, labels, sum, count, out);
-    if let Some(ms) = created_ms {
-        write_created(base, labels, ms, out);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn unix_ms_as_seconds() {
-        let s = |ms| {
-            let mut out = Vec::new();
-            write_unix_ms_as_seconds(ms, &mut out);
-            String::from_utf8(out).expect("utf8")
-        };
-        assert_eq!(s(1_700_000_000_123), "1700000000.123");
-        assert_eq!(s(1_700_000_000_120), "1700000000.12");
-        assert_eq!(s(1_700_000_000_100), "1700000000.1");
-        assert_eq!(s(1_700_000_000_000), "1700000000");
-        assert_eq!(s(5), "0.005");
-        assert_eq!(s(-1500), "-1.5");
-    }
 
     #[test]
     fn protobuf_is_negotiated_as_prometheus_asks_for_it() {
@@ -511,34 +271,6 @@ mod tests {
         assert_eq!(Format::negotiate(Some("*/*")), Format::Text);
     }
 
-    fn f(v: f64) -> String {
-        let mut out = Vec::new();
-        write_f64(v, &mut out);
-        String::from_utf8(out).expect("utf8")
-    }
-
-    #[test]
-    fn numbers_as_prometheus_spells_them() {
-        assert_eq!(f(f64::NAN), "NaN");
-        assert_eq!(f(f64::INFINITY), "+Inf");
-        assert_eq!(f(f64::NEG_INFINITY), "-Inf");
-        assert_eq!(f(0.0), "0");
-        assert_eq!(f(-3.0), "-3");
-        assert_eq!(f(0.25), "0.25");
-        assert_eq!(f(1e300), "1e300");
-        assert_eq!(f(-1.5e-300), "-1.5e-300");
-        for v in [
-            0.1,
-            1.0 / 3.0,
-            123456.789,
-            5e-324,
-            f64::MAX,
-            f64::MIN_POSITIVE,
-        ] {
-            assert_eq!(f(v).parse::<f64>().expect("parses"), v);
-        }
-    }
-
     /// The inverse of `escape_label_value`, as a parser reads it.
     fn unescape(s: &str) -> String {
         let mut out = String::new();
@@ -559,17 +291,6 @@ mod tests {
 
     proptest::proptest! {
         #[test]
-        fn floats_round_trip_and_are_spelled_as_prometheus_does(v in proptest::num::f64::ANY) {
-            let s = f(v);
-            if v.is_nan() {
-                proptest::prop_assert_eq!(s, "NaN");
-            } else {
-                let back: f64 = s.replace("+Inf", "inf").replace("-Inf", "-inf").parse().expect("parses");
-                proptest::prop_assert_eq!(back, v);
-            }
-        }
-
-        #[test]
         fn escaped_label_values_have_no_raw_quote_or_newline_and_round_trip(v in "\\PC*|[\"\\\\\n]{0,8}") {
             let mut out = Vec::new();
             escape_label_value(&v, &mut out);
@@ -578,27 +299,6 @@ mod tests {
             let unescaped_quotes = escaped.replace("\\\\", "").replace("\\\"", "");
             proptest::prop_assert!(!unescaped_quotes.contains('"'));
             proptest::prop_assert_eq!(unescape(&escaped), v);
-        }
-    }
-
-    #[test]
-    fn integers_in_decimal() {
-        for v in [
-            0u64,
-            7,
-            10,
-            99,
-            100,
-            101,
-            999,
-            1000,
-            12345,
-            1_000_000,
-            u64::MAX,
-        ] {
-            let mut out = Vec::new();
-            write_u64(v, &mut out);
-            assert_eq!(String::from_utf8(out).expect("ascii"), v.to_string());
         }
     }
 

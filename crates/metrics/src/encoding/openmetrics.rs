@@ -1,7 +1,11 @@
 //! OpenMetrics 1.0.0: the family name of a counter has no `_total` (its sample does), `# UNIT`
 //! when the name ends in a base unit, HELP escapes `\"` too, and the exposition ends `# EOF`.
+//! Only OpenMetrics (of the text formats) carries exemplars and `_created`: their lines are here.
 
-use super::{escape_help, FamilyMeta};
+use super::lines::{write_bucket_value, write_series_prefix, write_sum_and_count};
+use super::numbers::{write_f64, write_u64, write_unix_ms_as_seconds};
+use super::{escape_help, escape_label_value, FamilyMeta};
+use crate::metrics::exemplar::{ExemplarCell, ExemplarData};
 
 /// Writes `# TYPE`, `# UNIT` (when the name carries one) and `# HELP` for a family.
 pub(crate) fn write_header(meta: &FamilyMeta, out: &mut Vec<u8>) {
@@ -22,4 +26,75 @@ pub(crate) fn write_header(meta: &FamilyMeta, out: &mut Vec<u8>) {
     out.push(b' ');
     escape_help(&meta.help, true, out);
     out.push(b'\n');
+}
+
+/// ` # {labels} value timestamp` (OpenMetrics exemplar), before the line's newline.
+fn write_exemplar(e: &ExemplarData, out: &mut Vec<u8>) {
+    out.extend_from_slice(b" # {");
+    for (i, (name, value)) in e.labels.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b"=\"");
+        escape_label_value(value, out);
+        out.push(b'"');
+    }
+    out.extend_from_slice(b"} ");
+    write_f64(e.value, out);
+    out.push(b' ');
+    write_unix_ms_as_seconds(e.timestamp_ms, out);
+}
+
+fn write_cell_exemplar(cell: Option<&ExemplarCell>, out: &mut Vec<u8>) {
+    if let Some(cell) = cell {
+        cell.with(|e| write_exemplar(e, out));
+    }
+}
+
+/// `name_created{labels} <seconds>` (OpenMetrics).
+fn write_created(base: &str, labels: &str, created_ms: i64, out: &mut Vec<u8>) {
+    write_series_prefix(base, "_created", labels, out);
+    write_unix_ms_as_seconds(created_ms, out);
+    out.push(b'\n');
+}
+
+/// An OpenMetrics counter: the sample (with its exemplar) and `_created`.
+pub(crate) fn write_om_counter(
+    base: &str,
+    labels: &str,
+    v: u64,
+    exemplar: Option<&ExemplarCell>,
+    created_ms: Option<i64>,
+    out: &mut Vec<u8>,
+) {
+    write_series_prefix(base, "_total", labels, out);
+    write_u64(v, out);
+    write_cell_exemplar(exemplar, out);
+    out.push(b'\n');
+    if let Some(ms) = created_ms {
+        write_created(base, labels, ms, out);
+    }
+}
+
+/// An OpenMetrics histogram series: buckets (each with its exemplar, `+Inf` last), `_sum`,
+/// `_count`, `_created` (when `created_ms` is set).
+pub(crate) fn write_om_histogram(
+    base: &str,
+    labels: &str,
+    le: &[Box<str>],
+    (cumulative, sum): (&[u64], f64),
+    (exemplars, created_ms): (Option<&[ExemplarCell]>, Option<i64>),
+    out: &mut Vec<u8>,
+) {
+    let count = cumulative.last().copied().unwrap_or(0);
+    for (i, c) in cumulative.iter().enumerate() {
+        write_bucket_value(base, labels, le.get(i).map(|l| &**l), *c, out);
+        write_cell_exemplar(exemplars.and_then(|e| e.get(i)), out);
+        out.push(b'\n');
+    }
+    write_sum_and_count(base, labels, sum, count, out);
+    if let Some(ms) = created_ms {
+        write_created(base, labels, ms, out);
+    }
 }

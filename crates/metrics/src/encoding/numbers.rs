@@ -1,0 +1,167 @@
+//! Numbers as the text formats spell them: integers two digits per division, floats through
+//! Ryu with Prometheus' names for the non-finite ones, Unix milliseconds as exact seconds. A
+//! scrape writes one or more of these per sample, so none of them allocates.
+
+/// Two-digit pairs `00`..`99`, for writing integers two digits per division.
+const DIGIT_PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
+/// Appends an unsigned integer in decimal.
+#[inline]
+pub fn write_u64(mut v: u64, out: &mut Vec<u8>) {
+    if v < 10 {
+        out.push(b'0' + v as u8);
+        return;
+    }
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    while v >= 100 {
+        let pair = (v % 100) as usize * 2;
+        v /= 100;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+    }
+    if v >= 10 {
+        let pair = v as usize * 2;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+    } else {
+        i -= 1;
+        buf[i] = b'0' + v as u8;
+    }
+    out.extend_from_slice(&buf[i..]);
+}
+
+/// Appends a float as Prometheus spells it: `NaN`, `+Inf`, `-Inf`, integers without a
+/// fraction, otherwise the shortest representation that round-trips (Ryu: plain decimal for
+/// moderate magnitudes, exponent form for very large or small ones; Go's `ParseFloat`, which
+/// Prometheus reads with, takes both). Ryu is several times faster than `core::fmt` here, and
+/// a scrape writes a float per gauge and per histogram sum.
+#[inline]
+pub fn write_f64(v: f64, out: &mut Vec<u8>) {
+    if v.is_nan() {
+        out.extend_from_slice(b"NaN");
+    } else if v == f64::INFINITY {
+        out.extend_from_slice(b"+Inf");
+    } else if v == f64::NEG_INFINITY {
+        out.extend_from_slice(b"-Inf");
+    } else if v.fract() == 0.0 && v.abs() < 1e15 {
+        if v < 0.0 {
+            out.push(b'-');
+        }
+        write_u64(v.abs() as u64, out);
+    } else {
+        let mut buf = ryu::Buffer::new();
+        out.extend_from_slice(buf.format_finite(v).as_bytes());
+    }
+}
+
+/// Unix milliseconds as seconds with up to three decimals, exactly (`1700000000.123`).
+pub(crate) fn write_unix_ms_as_seconds(ms: i64, out: &mut Vec<u8>) {
+    if ms < 0 {
+        out.push(b'-');
+    }
+    let ms = ms.unsigned_abs();
+    write_u64(ms / 1000, out);
+    let frac = ms % 1000;
+    if frac != 0 {
+        out.push(b'.');
+        let digits = [
+            b'0' + (frac / 100) as u8,
+            b'0' + (frac / 10 % 10) as u8,
+            b'0' + (frac % 10) as u8,
+        ];
+        let keep = if frac.is_multiple_of(100) {
+            1
+        } else if frac.is_multiple_of(10) {
+            2
+        } else {
+            3
+        };
+        out.extend_from_slice(&digits[..keep]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unix_ms_as_seconds() {
+        let s = |ms| {
+            let mut out = Vec::new();
+            write_unix_ms_as_seconds(ms, &mut out);
+            String::from_utf8(out).expect("utf8")
+        };
+        assert_eq!(s(1_700_000_000_123), "1700000000.123");
+        assert_eq!(s(1_700_000_000_120), "1700000000.12");
+        assert_eq!(s(1_700_000_000_100), "1700000000.1");
+        assert_eq!(s(1_700_000_000_000), "1700000000");
+        assert_eq!(s(5), "0.005");
+        assert_eq!(s(-1500), "-1.5");
+    }
+
+    fn f(v: f64) -> String {
+        let mut out = Vec::new();
+        write_f64(v, &mut out);
+        String::from_utf8(out).expect("utf8")
+    }
+
+    #[test]
+    fn numbers_as_prometheus_spells_them() {
+        assert_eq!(f(f64::NAN), "NaN");
+        assert_eq!(f(f64::INFINITY), "+Inf");
+        assert_eq!(f(f64::NEG_INFINITY), "-Inf");
+        assert_eq!(f(0.0), "0");
+        assert_eq!(f(-3.0), "-3");
+        assert_eq!(f(0.25), "0.25");
+        assert_eq!(f(1e300), "1e300");
+        assert_eq!(f(-1.5e-300), "-1.5e-300");
+        for v in [
+            0.1,
+            1.0 / 3.0,
+            123456.789,
+            5e-324,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+        ] {
+            assert_eq!(f(v).parse::<f64>().expect("parses"), v);
+        }
+    }
+
+    proptest::proptest! {
+        fn floats_round_trip_and_are_spelled_as_prometheus_does(v in proptest::num::f64::ANY) {
+            let s = f(v);
+            if v.is_nan() {
+                proptest::prop_assert_eq!(s, "NaN");
+            } else {
+                let back: f64 = s.replace("+Inf", "inf").replace("-Inf", "-inf").parse().expect("parses");
+                proptest::prop_assert_eq!(back, v);
+            }
+        }
+    }
+
+    #[test]
+    fn integers_in_decimal() {
+        for v in [
+            0u64,
+            7,
+            10,
+            99,
+            100,
+            101,
+            999,
+            1000,
+            12345,
+            1_000_000,
+            u64::MAX,
+        ] {
+            let mut out = Vec::new();
+            write_u64(v, &mut out);
+            assert_eq!(String::from_utf8(out).expect("ascii"), v.to_string());
+        }
+    }
+}
