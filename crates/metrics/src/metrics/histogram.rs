@@ -116,7 +116,12 @@ impl Histogram {
     /// native bucket.
     #[inline]
     pub fn observe(&self, v: f64) {
-        let idx = self.bucket_of(v);
+        self.observe_in(self.bucket_of(v), v);
+    }
+
+    /// [`Histogram::observe`] with the classic bucket already found.
+    #[inline]
+    fn observe_in(&self, idx: usize, v: f64) {
         self.observe_classic(idx, v);
         if let Some(native) = &self.native {
             if !v.is_nan() {
@@ -132,7 +137,8 @@ impl Histogram {
     /// writing that bucket's exemplar at the same instant; the return value says whether it
     /// was kept.
     pub fn observe_with_exemplar(&self, v: f64, labels: &[(&str, &str)]) -> bool {
-        self.observe(v);
+        let idx = self.bucket_of(v);
+        self.observe_in(idx, v);
         if v.is_nan() || !valid_exemplar_labels(labels) {
             return false;
         }
@@ -141,7 +147,7 @@ impl Histogram {
                 .map(|_| ExemplarCell::default())
                 .collect()
         });
-        cells[self.bucket_of(v)].record(labels, v, unix_ms_now());
+        cells[idx].record(labels, v, unix_ms_now());
         true
     }
 
