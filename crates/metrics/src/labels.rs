@@ -87,6 +87,13 @@ impl<L: LabelKind, M: Metric> Labelled<L, M> {
         labels.with_values(|v| self.family.get(v))
     }
 
+    /// Runs `f` on the series for these labels, as [`Family::with`] does: the way to record
+    /// through a typed label lookup (a cached series is borrowed, no reference count touched).
+    #[inline]
+    pub fn with<R>(&self, labels: &L::Set<'_>, f: impl FnOnce(&M) -> R) -> R {
+        labels.with_values(|v| self.family.with(v, f))
+    }
+
     /// The label domains, in label order.
     pub fn domains(&self) -> &[LabelDomain] {
         self.family.domains()
@@ -368,3 +375,24 @@ label_set!(
         strategies: StrategyCount<'a> => "strategies", |v: &StrategyCount<'a>| v.0;
     }
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Catalogue, CatalogueConfig};
+
+    #[test]
+    fn with_records_into_the_series_get_returns() {
+        let c = Catalogue::new(CatalogueConfig::default());
+        let labels = OrderStatusLabels {
+            status: TerminalStatus::Filled,
+        };
+        c.orders_total.with(&labels, |s| s.inc());
+        c.orders_total.with(&labels, |s| s.inc_by(2));
+        assert_eq!(c.orders_total.get(&labels).get(), 3);
+        let other = OrderStatusLabels {
+            status: TerminalStatus::Rejected,
+        };
+        assert_eq!(c.orders_total.get(&other).get(), 0);
+    }
+}
