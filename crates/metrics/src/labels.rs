@@ -110,62 +110,53 @@ impl<L: LabelKind, M: Metric> Labelled<L, M> {
     }
 }
 
+/// A typed label value, as a label set reads its fields.
+pub(crate) trait LabelValue {
+    /// The label value text.
+    fn as_label(&self) -> &str;
+}
+
 macro_rules! label_value {
-    ($(#[$doc:meta])* $name:ident) => {
+    ($($(#[$doc:meta])* $name:ident),+ $(,)?) => {$(
         $(#[$doc])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
         pub struct $name<'a>(pub &'a str);
-    };
+
+        impl LabelValue for $name<'_> {
+            #[inline]
+            fn as_label(&self) -> &str {
+                self.0
+            }
+        }
+    )+};
 }
 
-label_value!(
+label_value! {
     /// A `strategy` label value.
-    Strategy
-);
-label_value!(
+    Strategy,
     /// A `pair` label value.
-    Pair
-);
-label_value!(
+    Pair,
     /// An `exchange` label value.
-    Exchange
-);
-label_value!(
+    Exchange,
     /// A `method` label value (HTTP method).
-    Method
-);
-label_value!(
+    Method,
     /// A `path` label value (route template).
-    Path
-);
-label_value!(
+    Path,
     /// A `status` label value (HTTP status code).
-    HttpStatus
-);
-label_value!(
+    HttpStatus,
     /// A `reason` label value (order rejection reason; the domain is the engine's list).
-    Reason
-);
-label_value!(
+    Reason,
     /// A `version` label value.
-    Version
-);
-label_value!(
+    Version,
     /// A `name` label value: the bot's name in a fleet.
-    InstanceName
-);
-label_value!(
+    InstanceName,
     /// A `mode` label value: how the bot trades (`paper`).
-    TradingMode
-);
-label_value!(
+    TradingMode,
     /// A `config_hash` label value: the short hash of the bot's configuration document.
-    ConfigDigest
-);
-label_value!(
+    ConfigDigest,
     /// A `strategies` label value: how many strategies the bot's configuration lists.
-    StrategyCount
-);
+    StrategyCount,
+}
 
 macro_rules! closed_set {
     ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
@@ -180,6 +171,13 @@ macro_rules! closed_set {
             /// The label value.
             pub fn as_str(self) -> &'static str {
                 match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl LabelValue for $name {
+            #[inline]
+            fn as_label(&self) -> &str {
+                self.as_str()
             }
         }
     };
@@ -248,7 +246,7 @@ closed_set!(
 );
 
 macro_rules! label_set {
-    ($(#[$doc:meta])* $name:ident <$lt:lifetime> { $($field:ident : $ty:ty => $label:literal, $get:expr);+ $(;)? }) => {
+    ($(#[$doc:meta])* $name:ident <$lt:lifetime> { $($field:ident : $ty:ty => $label:literal),+ $(,)? }) => {
         $(#[$doc])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
         pub struct $name<$lt> { $(#[doc = concat!("The `", $label, "` label.")] pub $field: $ty),+ }
@@ -261,12 +259,11 @@ macro_rules! label_set {
             const NAMES: &'static [&'static str] = &[$($label),+];
             #[inline]
             fn with_values<R>(&self, f: impl FnOnce(&[&str]) -> R) -> R {
-                #[allow(clippy::redundant_closure_call)]
-                f(&[$(($get)(&self.$field)),+])
+                f(&[$(self.$field.as_label()),+])
             }
         }
     };
-    ($(#[$doc:meta])* $name:ident { $($field:ident : $ty:ty => $label:literal, $get:expr);+ $(;)? }) => {
+    ($(#[$doc:meta])* $name:ident { $($field:ident : $ty:ty => $label:literal),+ $(,)? }) => {
         $(#[$doc])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
         pub struct $name { $(#[doc = concat!("The `", $label, "` label.")] pub $field: $ty),+ }
@@ -279,8 +276,7 @@ macro_rules! label_set {
             const NAMES: &'static [&'static str] = &[$($label),+];
             #[inline]
             fn with_values<R>(&self, f: impl FnOnce(&[&str]) -> R) -> R {
-                #[allow(clippy::redundant_closure_call)]
-                f(&[$(($get)(&self.$field)),+])
+                f(&[$(self.$field.as_label()),+])
             }
         }
     };
@@ -289,90 +285,90 @@ macro_rules! label_set {
 label_set!(
     /// `zigquant_trades_total`.
     TradeLabels<'a> {
-        strategy: Strategy<'a> => "strategy", |v: &Strategy<'a>| v.0;
-        pair: Pair<'a> => "pair", |v: &Pair<'a>| v.0;
-        side: Side => "side", |v: &Side| v.as_str();
+        strategy: Strategy<'a> => "strategy",
+        pair: Pair<'a> => "pair",
+        side: Side => "side",
     }
 );
 label_set!(
     /// `zigquant_trade_pnl`.
     StrategyPairLabels<'a> {
-        strategy: Strategy<'a> => "strategy", |v: &Strategy<'a>| v.0;
-        pair: Pair<'a> => "pair", |v: &Pair<'a>| v.0;
+        strategy: Strategy<'a> => "strategy",
+        pair: Pair<'a> => "pair",
     }
 );
 label_set!(
     /// Per-strategy gauges (win rate, Sharpe, Calmar, equity, running).
-    StrategyLabels<'a> { strategy: Strategy<'a> => "strategy", |v: &Strategy<'a>| v.0 }
+    StrategyLabels<'a> { strategy: Strategy<'a> => "strategy" }
 );
 label_set!(
     /// Per-pair gauges (position size and PnL, market data time).
-    PairLabels<'a> { pair: Pair<'a> => "pair", |v: &Pair<'a>| v.0 }
+    PairLabels<'a> { pair: Pair<'a> => "pair" }
 );
 label_set!(
     /// `zigquant_orders_total`.
-    OrderStatusLabels { status: TerminalStatus => "status", |v: &TerminalStatus| v.as_str() }
+    OrderStatusLabels { status: TerminalStatus => "status" }
 );
 label_set!(
     /// `zigquant_api_requests_total`.
     RequestLabels<'a> {
-        method: Method<'a> => "method", |v: &Method<'a>| v.0;
-        path: Path<'a> => "path", |v: &Path<'a>| v.0;
-        status: HttpStatus<'a> => "status", |v: &HttpStatus<'a>| v.0;
+        method: Method<'a> => "method",
+        path: Path<'a> => "path",
+        status: HttpStatus<'a> => "status",
     }
 );
 label_set!(
     /// `zigquant_api_latency_seconds`.
     RouteLabels<'a> {
-        method: Method<'a> => "method", |v: &Method<'a>| v.0;
-        path: Path<'a> => "path", |v: &Path<'a>| v.0;
+        method: Method<'a> => "method",
+        path: Path<'a> => "path",
     }
 );
 label_set!(
     /// `zigquant_exchange_connected`.
-    ExchangeLabels<'a> { exchange: Exchange<'a> => "exchange", |v: &Exchange<'a>| v.0 }
+    ExchangeLabels<'a> { exchange: Exchange<'a> => "exchange" }
 );
 label_set!(
     /// `zigquant_alerts_total`.
-    AlertLabels { level: Level => "level", |v: &Level| v.as_str() }
+    AlertLabels { level: Level => "level" }
 );
 label_set!(
     /// `zigquant_order_rejections_total`.
-    RejectionLabels<'a> { reason: Reason<'a> => "reason", |v: &Reason<'a>| v.0 }
+    RejectionLabels<'a> { reason: Reason<'a> => "reason" }
 );
 label_set!(
     /// `zigquant_build_info`.
-    BuildLabels<'a> { version: Version<'a> => "version", |v: &Version<'a>| v.0 }
+    BuildLabels<'a> { version: Version<'a> => "version" }
 );
 label_set!(
     /// `zigquant_api_auth_failures_total`.
-    AuthFailureLabels { reason: AuthFailureReason => "reason", |v: &AuthFailureReason| v.as_str() }
+    AuthFailureLabels { reason: AuthFailureReason => "reason" }
 );
 label_set!(
     /// `zigquant_api_limited_total`.
-    LimitLabels { limit: Limit => "limit", |v: &Limit| v.as_str() }
+    LimitLabels { limit: Limit => "limit" }
 );
 label_set!(
     /// `zigquant_market_data_messages_total`.
     MarketDataMessageLabels<'a> {
-        exchange: Exchange<'a> => "exchange", |v: &Exchange<'a>| v.0;
-        kind: MarketDataKind => "kind", |v: &MarketDataKind| v.as_str();
+        exchange: Exchange<'a> => "exchange",
+        kind: MarketDataKind => "kind",
     }
 );
 label_set!(
     /// `zigquant_market_data_errors_total`.
     MarketDataErrorLabels<'a> {
-        exchange: Exchange<'a> => "exchange", |v: &Exchange<'a>| v.0;
-        reason: MarketDataReason => "reason", |v: &MarketDataReason| v.as_str();
+        exchange: Exchange<'a> => "exchange",
+        reason: MarketDataReason => "reason",
     }
 );
 label_set!(
     /// `zigquant_instance_info`.
     InstanceLabels<'a> {
-        name: InstanceName<'a> => "name", |v: &InstanceName<'a>| v.0;
-        mode: TradingMode<'a> => "mode", |v: &TradingMode<'a>| v.0;
-        config_hash: ConfigDigest<'a> => "config_hash", |v: &ConfigDigest<'a>| v.0;
-        strategies: StrategyCount<'a> => "strategies", |v: &StrategyCount<'a>| v.0;
+        name: InstanceName<'a> => "name",
+        mode: TradingMode<'a> => "mode",
+        config_hash: ConfigDigest<'a> => "config_hash",
+        strategies: StrategyCount<'a> => "strategies",
     }
 );
 
