@@ -98,8 +98,26 @@ fn now_seconds() -> f64 {
 /// The process families, collected at scrape time (no state to keep in sync).
 pub(crate) struct ProcessCollector {
     metas: Vec<FamilyMeta>,
+    /// The label sets a process sample can have, rendered once: none, `type="heap"`,
+    /// `type="rss"` (the two `zigquant_memory_bytes` series).
+    no_labels: SampleLabels,
+    heap: SampleLabels,
+    rss: SampleLabels,
     /// When the collector was created: the uptime origin when `/proc` is unavailable.
     fallback_start: f64,
+}
+
+/// A process sample's labels in the text and protobuf encodings, made when the collector is.
+struct SampleLabels {
+    text: &'static str,
+    pb: Box<[u8]>,
+}
+
+impl SampleLabels {
+    fn memory_type(text: &'static str, value: &str) -> Self {
+        let pb = protobuf::label_pairs(std::iter::once(("type", value)));
+        Self { text, pb }
+    }
 }
 
 /// Indices into `ProcessCollector::metas`.
@@ -129,6 +147,12 @@ impl ProcessCollector {
                 m("process_max_fds", "Maximum number of open file descriptors.", Gauge),
                 m("process_start_time_seconds", "Start time of the process since unix epoch in seconds.", Gauge),
             ],
+            no_labels: SampleLabels {
+                text: "",
+                pb: Box::new([]),
+            },
+            heap: SampleLabels::memory_type("type=\"heap\"", "heap"),
+            rss: SampleLabels::memory_type("type=\"rss\"", "rss"),
             fallback_start: now_seconds(),
         }
     }
@@ -137,34 +161,38 @@ impl ProcessCollector {
         &self.metas
     }
 
-    /// Writes family `i` with its samples: an optional `type` label value, and the value.
-    /// Nothing when there is no sample (the value could not be read).
-    fn write(&self, i: usize, format: Format, samples: &[(Option<&str>, f64)], out: &mut Vec<u8>) {
-        if samples.is_empty() {
+    /// Writes family `i` with its samples (labels and value; `None` where the value could not
+    /// be read). Nothing when no sample was read. Allocates nothing: the labels are rendered.
+    fn write(
+        &self,
+        i: usize,
+        format: Format,
+        samples: &[Option<(&SampleLabels, f64)>],
+        out: &mut Vec<u8>,
+    ) {
+        if samples.iter().all(Option::is_none) {
             return;
         }
         let meta = &self.metas[i];
         let counter = meta.kind == MetricType::Counter;
         if format == Format::Protobuf {
             protobuf::write_family(meta, 1, out, |out| {
-                for (ty, v) in samples {
-                    let labels = protobuf::label_pairs(ty.map(|t| ("type", t)).into_iter());
+                for (labels, v) in samples.iter().flatten() {
                     if counter {
-                        protobuf::write_counter(&labels, *v, None, None, out);
+                        protobuf::write_counter(&labels.pb, *v, None, None, out);
                     } else {
-                        protobuf::write_gauge(&labels, *v, out);
+                        protobuf::write_gauge(&labels.pb, *v, out);
                     }
                 }
             });
             return;
         }
         encoding::write_header(meta, format, out);
-        for (ty, v) in samples {
-            let labels = ty.map(|t| format!("type=\"{t}\"")).unwrap_or_default();
+        for (labels, v) in samples.iter().flatten() {
             if counter {
-                encoding::write_counter_sample_f64(&meta.base, &labels, *v, out);
+                encoding::write_counter_sample_f64(&meta.base, labels.text, *v, out);
             } else {
-                encoding::write_gauge_sample(&meta.base, &labels, *v, out);
+                encoding::write_gauge_sample(&meta.base, labels.text, *v, out);
             }
         }
     }
@@ -173,14 +201,11 @@ impl ProcessCollector {
 impl Collect for ProcessCollector {
     fn encode(&self, format: Format, _: &mut Scratch, out: &mut Vec<u8>) {
         let s = ProcessStats::read();
-        let one = |v: Option<f64>| v.map(|v| vec![(None, v)]).unwrap_or_default();
-        let mut memory = Vec::new();
-        if let Some(h) = s.heap_bytes {
-            memory.push((Some("heap"), h as f64));
-        }
-        if let Some(r) = s.resident_bytes {
-            memory.push((Some("rss"), r as f64));
-        }
+        let one = |v: Option<f64>| [v.map(|v| (&self.no_labels, v))];
+        let memory = [
+            s.heap_bytes.map(|h| (&self.heap, h as f64)),
+            s.resident_bytes.map(|r| (&self.rss, r as f64)),
+        ];
         self.write(MEMORY, format, &memory, out);
         let start = s.start_time_seconds.unwrap_or(self.fallback_start);
         let uptime = Some((now_seconds() - start).max(0.0));
