@@ -116,15 +116,7 @@ impl Registry {
         labels: Vec<LabelDomain>,
         bounds: &[f64],
     ) -> Result<Family<Histogram>, MetricsError> {
-        let bounds = validate_bounds(bounds)?;
-        let le = bounds.iter().map(|b| render_le(*b)).collect();
-        self.add(Family::new(
-            name,
-            help,
-            labels,
-            le,
-            Box::new(move || Histogram::with_bounds(Arc::clone(&bounds))),
-        )?)
+        self.add_histogram_family(name, help, labels, bounds, None)
     }
 
     /// Registers a labelled histogram family that is also a native histogram (protobuf
@@ -138,6 +130,19 @@ impl Registry {
         native: NativeConfig,
     ) -> Result<Family<Histogram>, MetricsError> {
         native.validate()?;
+        self.add_histogram_family(name, help, labels, bounds, Some(native))
+    }
+
+    /// Both histogram families: validated bounds shared by every series, `le` text rendered
+    /// once, native buckets when `native` (already validated) is set.
+    fn add_histogram_family(
+        &self,
+        name: &str,
+        help: &str,
+        labels: Vec<LabelDomain>,
+        bounds: &[f64],
+        native: Option<NativeConfig>,
+    ) -> Result<Family<Histogram>, MetricsError> {
         let bounds = validate_bounds(bounds)?;
         let le = bounds.iter().map(|b| render_le(*b)).collect();
         self.add(Family::new(
@@ -145,7 +150,7 @@ impl Registry {
             help,
             labels,
             le,
-            Box::new(move || Histogram::with_parts(Arc::clone(&bounds), Some(native))),
+            Box::new(move || Histogram::with_parts(Arc::clone(&bounds), native)),
         )?)
     }
 

@@ -220,18 +220,26 @@ pub(crate) fn escape_help(v: &str, quote: bool, out: &mut Vec<u8>) {
     }
 }
 
-/// Renders `name="value",...` for a series, once, at creation.
-pub(crate) fn render_labels<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> Box<str> {
-    let mut out = Vec::new();
+/// Appends `name="value",...` (values escaped): a series' label text, or an exemplar's.
+pub(crate) fn write_label_pairs<'a>(
+    pairs: impl Iterator<Item = (&'a str, &'a str)>,
+    out: &mut Vec<u8>,
+) {
     for (i, (name, value)) in pairs.enumerate() {
         if i > 0 {
             out.push(b',');
         }
         out.extend_from_slice(name.as_bytes());
         out.extend_from_slice(b"=\"");
-        escape_label_value(value, &mut out);
+        escape_label_value(value, out);
         out.push(b'"');
     }
+}
+
+/// Renders `name="value",...` for a series, once, at creation.
+pub(crate) fn render_labels<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> Box<str> {
+    let mut out = Vec::new();
+    write_label_pairs(pairs, &mut out);
     // Only valid UTF-8 went in (str slices and ASCII escapes), so this cannot fail.
     String::from_utf8(out)
         .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())

@@ -4,7 +4,7 @@
 
 use super::lines::{write_bucket_value, write_series_prefix, write_sum_and_count};
 use super::numbers::{write_f64, write_u64, write_unix_ms_as_seconds};
-use super::{escape_help, escape_label_value, FamilyMeta};
+use super::{escape_help, write_label_pairs, FamilyMeta};
 use crate::metrics::exemplar::{ExemplarCell, ExemplarData};
 
 /// Writes `# TYPE`, `# UNIT` (when the name carries one) and `# HELP` for a family.
@@ -31,15 +31,7 @@ pub(crate) fn write_header(meta: &FamilyMeta, out: &mut Vec<u8>) {
 /// ` # {labels} value timestamp` (OpenMetrics exemplar), before the line's newline.
 fn write_exemplar(e: &ExemplarData, out: &mut Vec<u8>) {
     out.extend_from_slice(b" # {");
-    for (i, (name, value)) in e.labels.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        out.extend_from_slice(name.as_bytes());
-        out.extend_from_slice(b"=\"");
-        escape_label_value(value, out);
-        out.push(b'"');
-    }
+    write_label_pairs(e.labels.iter().map(|(n, v)| (n.as_str(), v.as_str())), out);
     out.extend_from_slice(b"} ");
     write_f64(e.value, out);
     out.push(b' ');
