@@ -7,8 +7,8 @@ use crate::labels::{
     AlertLabels, AuthFailureLabels, AuthFailureReason, BuildLabels, ConfigDigest, ExchangeLabels,
     InstanceLabels, InstanceName, Level, Limit, LimitLabels, MarketDataErrorLabels, MarketDataKind,
     MarketDataMessageLabels, MarketDataReason, OrderStatusLabels, PairLabels, RejectionLabels,
-    RequestLabels, RouteLabels, StrategyCount, StrategyLabels, StrategyPairLabels, TerminalStatus,
-    TradeLabels, TradingMode, Version,
+    RequestLabels, RouteLabels, Side, StrategyCount, StrategyLabels, StrategyPairLabels,
+    TerminalStatus, TradeLabels, TradingMode, Version,
 };
 use crate::{
     Counter, Format, Gauge, Histogram, LabelDomain, LabelKind, Labelled, Metric, MetricsError,
@@ -240,11 +240,7 @@ impl Catalogue {
         let trades_total = typed(r.counter_family(
             "zigquant_trades_total",
             "Fills executed, by strategy, pair and side (buy/sell).",
-            vec![
-                strategy(),
-                pair(),
-                LabelDomain::new("side", ["buy", "sell"], "other"),
-            ],
+            vec![strategy(), pair(), Side::domain("side")],
         ))?;
         let trade_pnl = typed(r.gauge_family(
             "zigquant_trade_pnl",
@@ -279,11 +275,7 @@ impl Catalogue {
         let orders_total = typed(r.counter_family(
             "zigquant_orders_total",
             "Orders reaching a terminal state, by status (filled, cancelled, rejected).",
-            vec![LabelDomain::new(
-                "status",
-                TerminalStatus::ALL.iter().map(|s| s.as_str()),
-                "other",
-            )],
+            vec![TerminalStatus::domain("status")],
         ))?;
         let order_latency_seconds = r.histogram_native(
             "zigquant_order_latency_seconds",
@@ -347,11 +339,7 @@ impl Catalogue {
         let alerts_total = typed(r.counter_family(
             "zigquant_alerts_total",
             "Risk alerts raised, by level (critical, warning, info).",
-            vec![LabelDomain::new(
-                "level",
-                Level::ALL.iter().map(|l| l.as_str()),
-                "other",
-            )],
+            vec![Level::domain("level")],
         ))?;
         let portfolio_equity = r.gauge(
             "zigquant_portfolio_equity",
@@ -384,7 +372,7 @@ impl Catalogue {
             "Messages received from a live venue's market-data feed, by exchange and kind (candle = a closed candle, candle_partial = one still forming, pong, ping, subscription_response, server_shutdown, unknown, malformed).",
             vec![
                 exchange(),
-                LabelDomain::new("kind", MarketDataKind::ALL.iter().map(|k| k.as_str()), "other"),
+                MarketDataKind::domain("kind"),
             ],
         ))?;
         let market_data_reconnects_total = typed(r.counter_family(
@@ -397,11 +385,7 @@ impl Catalogue {
             "Live market data dropped or links judged broken, by exchange and reason (malformed, duplicate, out_of_order, gap, rest_failed, heartbeat_timeout).",
             vec![
                 exchange(),
-                LabelDomain::new(
-                    "reason",
-                    MarketDataReason::ALL.iter().map(|r| r.as_str()),
-                    "other",
-                ),
+                MarketDataReason::domain("reason"),
             ],
         ))?;
         let market_data_delay_seconds = typed(r.histogram_family(
@@ -427,20 +411,12 @@ impl Catalogue {
         let api_auth_failures_total = typed(r.counter_family(
             "zigquant_api_auth_failures_total",
             "Failed authentications on /api/v1 and /metrics, by reason (missing, malformed, invalid_key, invalid_basic_auth, throttled: refused unchecked after too many failures from the address).",
-            vec![LabelDomain::new(
-                "reason",
-                AuthFailureReason::ALL.iter().map(|r| r.as_str()),
-                "other",
-            )],
+            vec![AuthFailureReason::domain("reason")],
         ))?;
         let api_limited_total = typed(r.counter_family(
             "zigquant_api_limited_total",
             "Requests (429) and connections (503) refused by a per-address or server-wide limit, by limit (request_rate, connections, server_rate).",
-            vec![LabelDomain::new(
-                "limit",
-                Limit::ALL.iter().map(|l| l.as_str()),
-                "other",
-            )],
+            vec![Limit::domain("limit")],
         ))?;
         // Every series from the start, so the first failure is an increase Prometheus can see.
         for &reason in AuthFailureReason::ALL {

@@ -172,6 +172,11 @@ macro_rules! closed_set {
             pub fn as_str(self) -> &'static str {
                 match self { $($name::$variant => $text),+ }
             }
+
+            /// The label domain `label` of a family: every value, unknown ones to `other`.
+            pub fn domain(label: &str) -> LabelDomain {
+                LabelDomain::new(label, Self::ALL.iter().map(|v| v.as_str()), "other")
+            }
         }
 
         impl LabelValue for $name {
