@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from zq_stack import find_tool
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS_DIR = Path(os.environ.get("ZQ_ARTIFACTS", ROOT / "target/e2e-artifacts"))
 
@@ -23,23 +25,8 @@ ARTIFACTS_DIR = Path(os.environ.get("ZQ_ARTIFACTS", ROOT / "target/e2e-artifacts
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
                   "--disable-dev-shm-usage", "--window-size=1440,1100", "--hide-scrollbars"]
-
-
-def find(env: str, *names: str) -> str:
-    explicit = os.environ.get(env)
-    if explicit:
-        return explicit
-    for name in names:
-        found = shutil.which(name)
-        if found:
-            return found
-    for name in names:
-        for d in ("/usr/bin", "/usr/lib/chromium"):
-            p = Path(d) / name
-            if p.is_file():
-                return str(p)
-    pytest.fail(f"{' / '.join(names)} not found (set {env}): install Debian's chromium and "
-                "chromium-driver (`apt-get install chromium chromium-driver`; scripts/test does)")
+# Where Debian's chromium and chromium-driver may sit off PATH.
+CHROMIUM_DIRS = ("/usr/bin", "/usr/lib/chromium")
 
 
 def start_chromium(profile_dir: Path):
@@ -49,12 +36,12 @@ def start_chromium(profile_dir: Path):
     except ImportError:
         pytest.fail("selenium is not installed: `python3 -m pip install selenium` (scripts/test does)")
     options = webdriver.ChromeOptions()
-    options.binary_location = find("CHROMIUM_BIN", "chromium", "chromium-browser")
+    options.binary_location = find_tool("CHROMIUM_BIN", "chromium", "chromium-browser", dirs=CHROMIUM_DIRS)
     for flag in CHROMIUM_FLAGS:
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={profile_dir}")
     options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    service = Service(executable_path=find("CHROMEDRIVER_BIN", "chromedriver"))
+    service = Service(executable_path=find_tool("CHROMEDRIVER_BIN", "chromedriver", dirs=CHROMIUM_DIRS))
     return webdriver.Chrome(options=options, service=service)
 
 

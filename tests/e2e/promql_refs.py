@@ -53,6 +53,20 @@ def load_rules(path: Path = RULES) -> list[dict]:
     return [r for g in doc["groups"] for r in g["rules"]]
 
 
+def shortened_rules(dst: Path, for_: str = "2s") -> Path:
+    """Writes the shipped rules to `dst` with every `for:` set to `for_`, so an e2e test sees an
+    alert fire in seconds; returns `dst`."""
+    import yaml
+
+    doc = yaml.safe_load(RULES.read_text())
+    for g in doc["groups"]:
+        for r in g["rules"]:
+            if "for" in r:
+                r["for"] = for_
+    dst.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return dst
+
+
 def load_dashboard(path: Path = DASHBOARD) -> dict:
     return json.loads(path.read_text())
 

@@ -7,13 +7,10 @@ import time
 
 import pytest
 import requests
-import yaml
 
 import promql_refs
 from zq_stack import (default_config_text, set_exchange_outages, start_alertmanager,
                       start_prometheus, start_zigquant, wait_until)
-
-SHORT_FOR = "2s"
 
 
 def outage_config(text: str) -> str:
@@ -22,22 +19,9 @@ def outage_config(text: str) -> str:
 
 
 def test_outage_config_rewrite():
-    text = (promql_refs.ROOT / "crates/engine/default-engine.toml")
-    if not text.exists():
-        pytest.skip("engine default config not present")
-    cfg = outage_config(text.read_text())
+    cfg = outage_config((promql_refs.ROOT / "crates/engine/default-engine.toml").read_text())
     assert "disconnect = [{ at_secs = 1.0, for_secs = 3600.0 }]" in cfg
     assert "disconnect = [{ at_secs = 8.0" not in cfg
-
-
-def shortened_rules(dst) -> list:
-    doc = yaml.safe_load(promql_refs.RULES.read_text())
-    for g in doc["groups"]:
-        for r in g["rules"]:
-            if "for" in r:
-                r["for"] = SHORT_FOR
-    dst.write_text(yaml.safe_dump(doc, sort_keys=False))
-    return dst
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +30,7 @@ def outage(procs, zigquant_bin, tmp_path_factory):
     am = start_alertmanager(procs, base / "am")
     zq = start_zigquant(procs, zigquant_bin, base / "zq", config=outage_config(default_config_text(zigquant_bin)),
                         name="zigquant-outage")
-    rules = shortened_rules(base / "rules-short-for.yml")
+    rules = promql_refs.shortened_rules(base / "rules-short-for.yml")
     prom = start_prometheus(procs, base / "prom", zq.addr, rule_files=[rules],
                             alertmanager_addr=am.addr, name="prometheus-outage")
     yield zq, prom, am

@@ -22,9 +22,9 @@ import pytest
 import requests
 import yaml
 
+import dashboard_queries
 import promql_refs
-from test_alert_e2e import shortened_rules
-from test_dashboard import resolve_variables
+from dashboard_queries import resolve_variables
 from zq_stack import (ROOT, Proc, default_config_text, drive_api_traffic, find_tool, free_port,
                       set_exchange_outages, start_alertmanager, start_victoria_metrics,
                       start_vmagent, start_vmalert, start_zigquant, wait_until)
@@ -170,7 +170,7 @@ def fleet(procs, zigquant_bin, tmp_path_factory):
     wait_until("victoria-metrics to hold up == 1 for every bot",
                lambda: len(vm.query('up{job="zigquant"} == 1')["result"]) == len(BOTS), timeout=60,
                proc=agent.proc)
-    vmalert = start_vmalert(procs, base / "vmalert", [shortened_rules(base / "rules-short-for.yml")],
+    vmalert = start_vmalert(procs, base / "vmalert", [promql_refs.shortened_rules(base / "rules-short-for.yml")],
                             vm.url, am.url, runbook_base=RUNBOOK_BASE)
     for zq in bots.values():
         drive_api_traffic(zq, rounds=2)
@@ -304,19 +304,9 @@ def test_every_dashboard_query_evaluates_on_victoria_metrics(fleet):
     assert sorted(resolved["name"]) == sorted(BOTS), resolved
     assert sorted(resolved["instance"]) == sorted(z.addr for z in fleet.bots.values()), resolved
     exprs = promql_refs.dashboard_exprs(promql_refs.load_dashboard(), values)
-    deadline = time.monotonic() + 60
-    while True:
-        empty = []
-        for title, ref, expr, _ in exprs:
-            # An evaluation error (MetricsQL rejecting a PromQL construct) raises at once.
-            data = fleet.vm.query_range(expr, seconds=60)
-            if not any(s["values"] for s in data["result"]):
-                empty.append(f"{title} [{ref}]: {expr}")
-        if not empty or time.monotonic() > deadline:
-            break
-        for zq in fleet.bots.values():
-            drive_api_traffic(zq, rounds=1)
-        time.sleep(1)
+    empty = dashboard_queries.without_data(
+        fleet.vm, exprs, timeout=60,
+        traffic=lambda: [drive_api_traffic(zq, rounds=1) for zq in fleet.bots.values()])
     assert not empty, "dashboard queries without data on victoria-metrics:\n" + "\n".join(empty)
     # The fleet table has one line per bot.
     table = fleet.vm.query(promql_refs.substitute(

@@ -10,18 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
-import yaml
 
 import promql_refs
 from zq_stack import (ROOT, Proc, free_port, start_alertmanager, start_prometheus, start_zigquant,
                       wait_until)
-
-SHORT_FOR = "2s"
 
 
 @pytest.fixture(scope="module")
@@ -92,16 +87,6 @@ enabled = false
 """
 
 
-def shortened_rules(dst: Path) -> Path:
-    doc = yaml.safe_load(promql_refs.RULES.read_text())
-    for g in doc["groups"]:
-        for r in g["rules"]:
-            if "for" in r:
-                r["for"] = SHORT_FOR
-    dst.write_text(yaml.safe_dump(doc, sort_keys=False))
-    return dst
-
-
 def gauge(prom, expr: str):
     res = prom.query(expr)["result"]
     return res[0]["value"][1] if res else None
@@ -116,7 +101,7 @@ def test_a_live_outage_reaches_alertmanager_and_recovers(procs, zigquant_bin, fi
     zq = start_zigquant(procs, zigquant_bin, base / "zq", config=live_config(ws_port, rest_port),
                         name="zigquant-live")
     prom = start_prometheus(procs, base / "prom", zq.addr,
-                            rule_files=[shortened_rules(base / "rules.yml")],
+                            rule_files=[promql_refs.shortened_rules(base / "rules.yml")],
                             alertmanager_addr=am.addr, name="prometheus-live")
     connected = 'zigquant_exchange_connected{exchange="binance"}'
     wait_until("Prometheus to see the live link up", lambda: gauge(prom, connected) == "1",

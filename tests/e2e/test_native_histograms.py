@@ -63,26 +63,25 @@ def resolves(zq, order_id: str) -> bool:
     return r.status_code == 200 and str(r.json().get("id")) == order_id
 
 
-@pytest.fixture(scope="module")
-def native_stack(procs, zigquant_bin, tmp_path_factory):
-    base = tmp_path_factory.mktemp("native")
+def zigquant_scraped(procs, zigquant_bin, base, features: str):
+    """A zigquant (access log on) and a Prometheus started with `--enable-feature=<features>`
+    that has scraped it."""
     zq = start_zigquant(procs, zigquant_bin, base / "zq", env=ACCESS_LOG)
-    prom = start_prometheus(procs, base / "prom", zq.addr,
-                            extra_args=["--enable-feature=native-histograms,exemplar-storage"])
+    prom = start_prometheus(procs, base / "prom", zq.addr, extra_args=[f"--enable-feature={features}"])
     wait_until("Prometheus to scrape zigquant (up == 1)",
                lambda: prom.query('up{job="zigquant"} == 1')["result"], timeout=30, proc=prom.proc)
     return zq, prom
+
+
+@pytest.fixture(scope="module")
+def native_stack(procs, zigquant_bin, tmp_path_factory):
+    return zigquant_scraped(procs, zigquant_bin, tmp_path_factory.mktemp("native"),
+                            "native-histograms,exemplar-storage")
 
 
 @pytest.fixture(scope="module")
 def openmetrics_stack(procs, zigquant_bin, tmp_path_factory):
-    base = tmp_path_factory.mktemp("om-exemplars")
-    zq = start_zigquant(procs, zigquant_bin, base / "zq", env=ACCESS_LOG)
-    prom = start_prometheus(procs, base / "prom", zq.addr,
-                            extra_args=["--enable-feature=exemplar-storage"])
-    wait_until("Prometheus to scrape zigquant (up == 1)",
-               lambda: prom.query('up{job="zigquant"} == 1')["result"], timeout=30, proc=prom.proc)
-    return zq, prom
+    return zigquant_scraped(procs, zigquant_bin, tmp_path_factory.mktemp("om-exemplars"), "exemplar-storage")
 
 
 def test_prometheus_with_native_histograms_scrapes_protobuf(native_stack):

@@ -82,10 +82,13 @@ class Proc:
 # The Debian package that ships each tool the live tests run.
 TOOL_PACKAGES = {"prometheus": "prometheus", "prometheus-alertmanager": "prometheus-alertmanager",
                  "victoria-metrics": "victoria-metrics", "vmagent": "victoria-metrics",
-                 "vmalert": "victoria-metrics"}
+                 "vmalert": "victoria-metrics", "chromium": "chromium",
+                 "chromedriver": "chromium-driver"}
 
 
-def find_tool(env_var: str, *names: str) -> str:
+def find_tool(env_var: str, *names: str, dirs: tuple[str, ...] = ()) -> str:
+    """The tool named by `env_var`, else the first of `names` on PATH, else in one of `dirs`
+    (for binaries Debian keeps off PATH); fails the test saying which package to install."""
     explicit = os.environ.get(env_var)
     if explicit:
         return explicit
@@ -93,6 +96,10 @@ def find_tool(env_var: str, *names: str) -> str:
         path = shutil.which(n)
         if path:
             return path
+    for d in dirs:
+        for n in names:
+            if (Path(d) / n).is_file():
+                return str(Path(d) / n)
     pytest.fail(f"{names[0]} not found on PATH (apt-get install -y {TOOL_PACKAGES.get(names[0], names[0])}) or set {env_var}")
 
 
