@@ -16,18 +16,22 @@ from zq_process import API_KEY, zq_factory  # noqa: F401
 def test_stream_reports_changes_and_does_not_delay_shutdown(zq_factory):
     zq = zq_factory("events").start()
     lines: list[str] = []
+    opened: list[tuple[int, str]] = []
     ended = threading.Event()
 
     def read():
+        # An assert in this thread would not fail the test: the answer is checked below.
         with requests.get(zq.url + "/api/v1/events", headers={"Authorization": f"Bearer {API_KEY}"},
                           stream=True, timeout=(5, 30)) as r:
-            assert r.status_code == 200 and r.headers["Content-Type"] == "text/event-stream"
+            opened.append((r.status_code, r.headers.get("Content-Type", "")))
             for line in r.iter_lines(decode_unicode=True):
                 lines.append(line)
         ended.set()
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
+    zq.wait_for("the stream to answer", lambda: opened, 10)
+    assert opened == [(200, "text/event-stream")], opened
     zq.wait_for("the stream to open", lambda: "event: ready" in lines, 10)
     assert zq.api("POST", "/api/v1/strategies/sma_cross/stop").status_code == 200
     zq.wait_for("the stop to be streamed",

@@ -12,7 +12,8 @@ SCRIPTS = sorted(p for p in (ROOT / "scripts").iterdir() if p.is_file() and os.a
 
 
 def test_there_are_scripts_to_check():
-    assert {p.name for p in SCRIPTS} >= {"test", "local-stack", "check-deploy", "bench-memory"}
+    assert {p.name for p in SCRIPTS} >= {"test", "local-stack", "fleet-stack", "check-deploy", "bench-memory",
+                                        "bench-backtest", "bench-scale", "bench-fleet"}
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
