@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -25,6 +24,7 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 import api_contract
+from zq_stack import default_config_text, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 API_KEY = "robustness-test-key-0123456789"
@@ -45,18 +45,8 @@ def zigquant_binary() -> Path:
     return path
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def default_config() -> str:
-    out = subprocess.run([str(zigquant_binary()), "config", "--default"], capture_output=True,
-                         text=True, timeout=30)
-    assert out.returncode == 0 and "[[engine.exchanges]]" in out.stdout, \
-        f"`zigquant config --default` failed: {out.stderr}"
-    return out.stdout
+    return default_config_text(zigquant_binary())
 
 
 def patch(text: str, *subs: tuple[str, str], count: int | None = 1) -> str:

@@ -337,14 +337,10 @@ def drive_api_traffic(zq: Zigquant, rounds: int = 5):
 
 
 def default_config_text(zigquant_bin: Path) -> str:
-    """The full default configuration (server + engine), as `zigquant config --default` prints it,
-    falling back to the embedded default files in the source tree."""
-    try:
-        out = subprocess.run([str(zigquant_bin), "config", "--default"], capture_output=True,
-                             text=True, timeout=20)
-        if out.returncode == 0 and "[[engine.exchanges]]" in out.stdout:
-            return out.stdout
-    except (OSError, subprocess.TimeoutExpired):
-        pass
-    return ((ROOT / "crates/server/default-config.toml").read_text() + "\n"
-            + (ROOT / "crates/engine/default-engine.toml").read_text())
+    """The full default configuration (server + engine), as `zigquant config --default` prints
+    it: the tests start from what the binary says, so a broken `config --default` fails them."""
+    out = subprocess.run([str(zigquant_bin), "config", "--default"], capture_output=True,
+                         text=True, timeout=30)
+    assert out.returncode == 0 and "[[engine.exchanges]]" in out.stdout, \
+        f"`zigquant config --default` failed ({out.returncode}): {out.stderr}"
+    return out.stdout
