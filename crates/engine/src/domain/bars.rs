@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
-pub use super::csv_bars::{load_csv, load_csv_with_progress, parse_csv};
+pub use super::csv_load::{load_csv, load_csv_with_progress, parse_csv};
 
 /// One OHLCV bar. `time_ms` is the bar's open time in Unix milliseconds (UTC).
 #[derive(Clone, Debug, PartialEq)]
@@ -84,6 +84,13 @@ impl TimeLabels {
         self.ends.is_empty()
     }
 
+    /// Appends `other`'s labels after these (the CSV loader joins its pieces with it).
+    pub fn append(&mut self, other: TimeLabels) {
+        let shift = self.text.len();
+        self.text.push_str(&other.text);
+        self.ends.extend(other.ends.iter().map(|end| end + shift));
+    }
+
     /// The labels in order.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
         (0..self.len()).filter_map(|i| self.get(i))
@@ -107,13 +114,10 @@ impl BarSeries {
         self.bars.is_empty()
     }
 
-    /// The original time text of the bar that opens at `time_ms`, if there is one.
-    pub fn label_at(&self, time_ms: i64) -> Option<&str> {
-        let i = self
-            .bars
-            .binary_search_by_key(&time_ms, |b| b.time_ms)
-            .ok()?;
-        self.labels.get(i)
+    /// Appends `other`'s bars and labels after these (the caller keeps the time order).
+    pub fn append(&mut self, mut other: BarSeries) {
+        self.bars.append(&mut other.bars);
+        self.labels.append(other.labels);
     }
 }
 

@@ -1,104 +1,19 @@
-//! The bar CSV reader (format in [`super::bars`]): the `csv` crate's byte records, one record
-//! buffer reused for every row, fields parsed straight from bytes, time labels appended to one
-//! buffer. Nothing is allocated per row, so a million-bar file loads in a fraction of a second
-//! (the `backtest` command's cost used to be per-row splitting and allocation).
+//! The bar CSV row parser (format in [`super::bars`]): the `csv` crate's byte records, one
+//! record buffer reused for every row, fields parsed straight from bytes, time labels appended
+//! to one buffer. Nothing is allocated per row. [`super::csv_load`] cuts a file into pieces and
+//! runs [`parse_piece`] on each in parallel.
 
-use std::fs::File;
 use std::io::Read;
-use std::path::Path;
 
 use csv::{ByteRecord, Reader, ReaderBuilder};
 
 use super::bars::{parse_time, Bar, BarSeries, CsvError};
 
-/// Loads a bar CSV file (see the module docs of [`super::bars`] for the format).
-pub fn load_csv(path: &Path) -> Result<BarSeries, CsvError> {
-    load_csv_with_progress(path, &mut |_, _| {})
-}
-
-/// Like [`load_csv`], calling `progress(bytes_read, total_bytes)` as the file is read, so a
-/// command line can show progress on large files.
-pub fn load_csv_with_progress(
-    path: &Path,
-    progress: &mut dyn FnMut(u64, u64),
-) -> Result<BarSeries, CsvError> {
-    let io = |source| CsvError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let file = File::open(path).map_err(io)?;
-    let total = file.metadata().map_err(io)?.len();
-    let counted = Counted {
-        inner: file,
-        read: 0,
-        total,
-        progress,
-    };
-    let locate = |byte: u64| line_at(File::open(path).ok(), byte);
-    parse(counted, total, &locate).map_err(|e| match e {
-        Failure::Csv(e) => e,
-        Failure::Io(source) => io(source),
-    })
-}
-
-/// The 1-based line of the record the reader says starts at byte `offset`. Counted only when
-/// an error needs it (the reader's own line numbers skip blank lines, and counting every row
-/// would cost time on every load). The reader's offset is where the previous record ended, so
-/// blank lines right after it belong to the gap, not to the record.
-fn line_at(source: Option<impl Read>, offset: u64) -> usize {
-    let Some(mut source) = source else { return 0 };
-    let mut line = 1;
-    let mut at = 0u64;
-    let mut buf = [0u8; 1 << 16];
-    loop {
-        let n = match source.read(&mut buf) {
-            Ok(0) | Err(_) => return line,
-            Ok(n) => n,
-        };
-        for &b in &buf[..n] {
-            if at >= offset && b != b'\n' && b != b'\r' {
-                return line;
-            }
-            if b == b'\n' {
-                line += 1;
-            }
-            at += 1;
-        }
-    }
-}
-
-/// Parses bar CSV text (see the module docs of [`super::bars`]). Blank lines are skipped.
-pub fn parse_csv(text: &str) -> Result<BarSeries, CsvError> {
-    let locate = |byte: u64| line_at(Some(text.as_bytes()), byte);
-    parse(text.as_bytes(), text.len() as u64, &locate).map_err(|e| match e {
-        Failure::Csv(e) => e,
-        // Reading from memory cannot fail.
-        Failure::Io(source) => CsvError::Io {
-            path: "<memory>".into(),
-            source,
-        },
-    })
-}
-
-/// A reader that reports how far it got.
-struct Counted<'a, R> {
-    inner: R,
-    read: u64,
-    total: u64,
-    progress: &'a mut dyn FnMut(u64, u64),
-}
-
-impl<R: Read> Read for Counted<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.read += n as u64;
-        (self.progress)(self.read, self.total.max(self.read));
-        Ok(n)
-    }
-}
-
-enum Failure {
+/// Why a piece could not be parsed: its content, or reading it.
+pub(super) enum Failure {
+    /// The content is wrong (the error names the line).
     Csv(CsvError),
+    /// The bytes could not be read.
     Io(std::io::Error),
 }
 
@@ -109,7 +24,8 @@ impl From<CsvError> for Failure {
 }
 
 /// The column positions the header names.
-struct Columns {
+#[derive(Clone, Copy)]
+pub(super) struct Columns {
     count: usize,
     open: usize,
     high: usize,
@@ -135,22 +51,23 @@ fn next_row<R: Read>(rdr: &mut Reader<R>, rec: &mut ByteRecord) -> Result<bool, 
     }
 }
 
-/// Maps a byte offset to its 1-based line.
-type Locate<'a> = &'a dyn Fn(u64) -> usize;
+/// Maps a byte offset to its 1-based line (shared by the threads of one load).
+pub(super) type Locate<'a> = &'a (dyn Fn(u64) -> usize + Sync);
 
 /// The byte offset a record starts at.
 fn offset_of(rec: &ByteRecord) -> u64 {
     rec.position().map_or(0, |p| p.byte())
 }
 
-/// The record as UTF-8 (ASCII is checked first: it is the common case and much cheaper).
-fn check_utf8(rec: &ByteRecord, locate: Locate<'_>) -> Result<(), CsvError> {
+/// The record as UTF-8 (ASCII is checked first: it is the common case and much cheaper);
+/// `base` is where the record's piece starts in the file.
+fn check_utf8(rec: &ByteRecord, base: u64, locate: Locate<'_>) -> Result<(), CsvError> {
     let bytes = rec.as_slice();
     if bytes.is_ascii() || std::str::from_utf8(bytes).is_ok() {
         Ok(())
     } else {
         Err(CsvError::NotUtf8 {
-            line: locate(offset_of(rec)),
+            line: locate(base + offset_of(rec)),
         })
     }
 }
@@ -164,14 +81,23 @@ fn text(field: &[u8]) -> &str {
 /// bar vector once instead of growing it by copies (untouched capacity costs no memory).
 const MIN_ROW_BYTES: u64 = 24;
 
-fn parse<R: Read>(reader: R, size: u64, locate: Locate<'_>) -> Result<BarSeries, Failure> {
-    let mut rdr = ReaderBuilder::new()
+/// A CSV reader over one piece of a file: no header handling (the first piece reads it with
+/// [`read_header`]), rows of any length (the row parser names a wrong field count).
+pub(super) fn reader<R: Read>(piece: R) -> Reader<R> {
+    ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .buffer_capacity(1 << 16)
-        .from_reader(reader);
+        .from_reader(piece)
+}
+
+/// Reads the header row: the columns and the byte offset the header starts at.
+pub(super) fn read_header<R: Read>(
+    rdr: &mut Reader<R>,
+    locate: Locate<'_>,
+) -> Result<(Columns, u64), Failure> {
     let mut rec = ByteRecord::new();
-    if !next_row(&mut rdr, &mut rec)? {
+    if !next_row(rdr, &mut rec)? {
         return Err(CsvError::Header {
             line: 1,
             message:
@@ -180,20 +106,34 @@ fn parse<R: Read>(reader: R, size: u64, locate: Locate<'_>) -> Result<BarSeries,
         }
         .into());
     }
-    check_utf8(&rec, locate)?;
-    let mut last_offset = offset_of(&rec);
-    let cols = parse_header(locate(last_offset), &rec)?;
+    check_utf8(&rec, 0, locate)?;
+    let offset = offset_of(&rec);
+    Ok((parse_header(locate(offset), &rec)?, offset))
+}
+
+/// Parses the rows of one piece that starts at byte `base` of the file and is about `bytes`
+/// long: the bars and, if there is one, the file offset of its first row (for an error about
+/// the row order across pieces).
+pub(super) fn parse_rows<R: Read>(
+    rdr: &mut Reader<R>,
+    cols: Columns,
+    base: u64,
+    bytes: u64,
+    locate: Locate<'_>,
+) -> Result<(BarSeries, Option<u64>), Failure> {
+    let mut rec = ByteRecord::new();
     let mut series = BarSeries::default();
     series.bars.reserve(
-        usize::try_from(size / MIN_ROW_BYTES)
+        usize::try_from(bytes / MIN_ROW_BYTES)
             .unwrap_or(0)
             .min(1 << 26),
     );
-    while next_row(&mut rdr, &mut rec)? {
-        let offset = offset_of(&rec);
-        last_offset = offset;
+    let mut first_offset = None;
+    while next_row(rdr, &mut rec)? {
+        let offset = base + offset_of(&rec);
+        first_offset.get_or_insert(offset);
         let line = || locate(offset);
-        check_utf8(&rec, locate)?;
+        check_utf8(&rec, base, locate)?;
         if rec.len() != cols.count {
             return Err(CsvError::FieldCount {
                 line: line(),
@@ -253,13 +193,7 @@ fn parse<R: Read>(reader: R, size: u64, locate: Locate<'_>) -> Result<BarSeries,
         series.bars.push(bar);
         series.labels.push(label);
     }
-    if series.is_empty() {
-        return Err(CsvError::NoRows {
-            line: locate(last_offset) + 1,
-        }
-        .into());
-    }
-    Ok(series)
+    Ok((series, first_offset))
 }
 
 fn parse_header(line: usize, rec: &ByteRecord) -> Result<Columns, CsvError> {

@@ -5,6 +5,7 @@ pub mod alerts;
 pub mod audit;
 pub mod bars;
 mod csv_bars;
+mod csv_load;
 pub mod float;
 pub mod ids;
 pub mod orders;

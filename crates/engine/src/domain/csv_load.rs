@@ -1,0 +1,345 @@
+//! How a bar CSV becomes a [`BarSeries`] fast: the file is cut at line starts into one piece
+//! per core, each piece is read (positional reads, no shared cursor) and parsed by
+//! [`super::csv_bars`] on its own thread, and the pieces are joined in file order. The result,
+//! errors included, is the one a single pass gives: the first error in file order wins, the
+//! time order is checked across each cut, and a file with a double quote anywhere (a quoted
+//! field may hide a newline, so a cut could land inside it) is parsed again in one piece.
+
+use std::fs::File;
+use std::io::Read;
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::bars::{BarSeries, CsvError};
+use super::csv_bars::{self, Failure, Locate};
+
+/// Loads a bar CSV file (see the module docs of [`super::bars`] for the format).
+pub fn load_csv(path: &Path) -> Result<BarSeries, CsvError> {
+    load_csv_with_progress(path, &mut |_, _| {})
+}
+
+/// Like [`load_csv`], calling `progress(bytes_read, total_bytes)` as the file is read, so a
+/// command line can show progress on large files.
+pub fn load_csv_with_progress(
+    path: &Path,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<BarSeries, CsvError> {
+    let io = |source| CsvError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = File::open(path).map_err(io)?;
+    let total = file.metadata().map_err(io)?.len();
+    let locate = |byte: u64| line_at(File::open(path).ok(), byte);
+    let starts = cuts(&file, total, &even_points(total)).map_err(io)?;
+    load(&file, total, &starts, &locate, progress).map_err(|e| match e {
+        Failure::Csv(e) => e,
+        Failure::Io(source) => io(source),
+    })
+}
+
+/// Parses bar CSV text (see the module docs of [`super::bars`]). Blank lines are skipped.
+pub fn parse_csv(text: &str) -> Result<BarSeries, CsvError> {
+    let bytes = text.as_bytes();
+    parse_cut_at(bytes, &even_points(bytes.len() as u64))
+}
+
+/// [`parse_csv`] with the cuts at the first line starts at or after `points` (the tests cut
+/// small inputs everywhere to prove the joined result is the single-pass one).
+fn parse_cut_at(bytes: &[u8], points: &[u64]) -> Result<BarSeries, CsvError> {
+    let locate = |byte: u64| line_at(Some(bytes), byte);
+    let total = bytes.len() as u64;
+    let starts = cuts(&bytes, total, points).unwrap_or_else(|_| vec![0]);
+    load(&bytes, total, &starts, &locate, &mut |_, _| {}).map_err(|e| match e {
+        Failure::Csv(e) => e,
+        // Reading from memory cannot fail.
+        Failure::Io(source) => CsvError::Io {
+            path: "<memory>".into(),
+            source,
+        },
+    })
+}
+
+/// Below this many bytes per piece a second thread costs more than it saves.
+const MIN_PIECE_BYTES: u64 = 1 << 20;
+
+/// Where to cut a file of `total` bytes: one piece per core (at most 8) for files of a few MB
+/// and more, none below that; the points are evenly spaced.
+fn even_points(total: u64) -> Vec<u64> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let by_size = usize::try_from(total / MIN_PIECE_BYTES).unwrap_or(usize::MAX);
+    let pieces = cores.min(by_size).clamp(1, 8) as u64;
+    (1..pieces).map(|k| total * k / pieces).collect()
+}
+
+/// Bytes that can be read from any offset by several threads at once.
+trait Source: Sync {
+    /// Reads into `buf` from `offset`; 0 at the end.
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<usize>;
+}
+
+impl Source for File {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+        FileExt::read_at(self, buf, offset)
+    }
+}
+
+impl Source for &[u8] {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+        let start = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(self.len());
+        let n = buf.len().min(self.len() - start);
+        buf[..n].copy_from_slice(&self[start..start + n]);
+        Ok(n)
+    }
+}
+
+/// Bytes `[at, end)` of a source as a `Read`, counting what it read into a counter shared by
+/// all pieces and noting whether a double quote went by.
+struct Range<'a, S: Source> {
+    source: &'a S,
+    at: u64,
+    end: u64,
+    read: &'a AtomicU64,
+    quoted: bool,
+}
+
+impl<S: Source> Read for Range<'_, S> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let want = usize::try_from(self.end - self.at)
+            .unwrap_or(usize::MAX)
+            .min(buf.len());
+        if want == 0 {
+            return Ok(0);
+        }
+        let n = self.source.read_at(&mut buf[..want], self.at)?;
+        self.at += n as u64;
+        self.quoted |= buf[..n].contains(&b'"');
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// A range that also tells `progress` how far all pieces together got (the first piece, read
+/// on the calling thread, carries it).
+struct Reporting<'a, 'p, S: Source> {
+    range: Range<'a, S>,
+    total: u64,
+    progress: &'p mut dyn FnMut(u64, u64),
+}
+
+impl<S: Source> Read for Reporting<'_, '_, S> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.range.read(buf)?;
+        let read = self.range.read.load(Ordering::Relaxed);
+        (self.progress)(read, self.total.max(read));
+        Ok(n)
+    }
+}
+
+/// Where each piece starts: 0, then the first line start after each of `points` (ascending,
+/// without repeats; a point with no newline after it is dropped).
+fn cuts<S: Source>(source: &S, total: u64, points: &[u64]) -> std::io::Result<Vec<u64>> {
+    let mut starts = vec![0];
+    let mut buf = [0u8; 1 << 12];
+    for &point in points {
+        let mut at = point.max(starts.last().copied().unwrap_or(0));
+        let found = loop {
+            let n = source.read_at(&mut buf, at)?;
+            if n == 0 {
+                break None;
+            }
+            if let Some(i) = buf[..n].iter().position(|&b| b == b'\n') {
+                break Some(at + i as u64 + 1);
+            }
+            at += n as u64;
+        };
+        match found {
+            Some(start) if start < total && Some(&start) != starts.last() => starts.push(start),
+            _ => {}
+        }
+    }
+    Ok(starts)
+}
+
+/// Parses the pieces that start at `starts` (the first at 0) and joins them.
+fn load<S: Source>(
+    source: &S,
+    total: u64,
+    starts: &[u64],
+    locate: Locate<'_>,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<BarSeries, Failure> {
+    let read = AtomicU64::new(0);
+    let range = |at: u64, end: u64| Range {
+        source,
+        at,
+        end,
+        read: &read,
+        quoted: false,
+    };
+    let ends: Vec<u64> = starts.iter().skip(1).copied().chain([total]).collect();
+    let mut head = csv_bars::reader(Reporting {
+        range: range(0, ends[0]),
+        total,
+        progress: &mut *progress,
+    });
+    let header = csv_bars::read_header(&mut head, locate);
+    let quoted_header = head.get_ref().range.quoted;
+    let (cols, header_offset) = match header {
+        Ok(header) => header,
+        Err(_) if starts.len() > 1 && quoted_header => {
+            return load(source, total, &[0], locate, &mut |_, _| {})
+        }
+        Err(e) => return Err(e),
+    };
+    let (first, rest) = std::thread::scope(|scope| {
+        let others: Vec<_> = starts
+            .iter()
+            .zip(&ends)
+            .skip(1)
+            .map(|(&at, &end)| {
+                let piece = range(at, end);
+                scope.spawn(move || {
+                    let mut rdr = csv_bars::reader(piece);
+                    let parsed = csv_bars::parse_rows(&mut rdr, cols, at, end - at, locate);
+                    (parsed, rdr.get_ref().quoted)
+                })
+            })
+            .collect();
+        let parsed = csv_bars::parse_rows(&mut head, cols, 0, total, locate);
+        let first = (parsed, head.get_ref().range.quoted);
+        let rest: Vec<_> = others
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| (Err(panicked()), false)))
+            .collect();
+        (first, rest)
+    });
+    progress(read.load(Ordering::Relaxed), total);
+    if starts.len() > 1 && (first.1 || rest.iter().any(|(_, quoted)| *quoted)) {
+        // A quote somewhere: a cut may have split a quoted field; read it in one piece.
+        return load(source, total, &[0], locate, &mut |_, _| {});
+    }
+    let (mut series, _) = first.0?;
+    for (parsed, _) in rest {
+        let (piece, first_offset) = parsed?;
+        if let (Some(prev), Some(next), Some(offset)) =
+            (series.bars.last(), piece.bars.first(), first_offset)
+        {
+            if next.time_ms <= prev.time_ms {
+                return Err(CsvError::NotIncreasing {
+                    line: locate(offset),
+                    value: piece.labels.first().unwrap_or_default().to_string(),
+                    previous: series.labels.last().unwrap_or_default().to_string(),
+                }
+                .into());
+            }
+        }
+        series.append(piece);
+    }
+    if series.is_empty() {
+        return Err(CsvError::NoRows {
+            line: locate(header_offset) + 1,
+        }
+        .into());
+    }
+    Ok(series)
+}
+
+fn panicked() -> Failure {
+    Failure::Io(std::io::Error::other("a CSV reader thread panicked"))
+}
+
+/// The 1-based line of the record the reader says starts at byte `offset`. Counted only when
+/// an error needs it (the reader's own line numbers skip blank lines, and counting every row
+/// would cost time on every load). The reader's offset is where the previous record ended, so
+/// blank lines right after it belong to the gap, not to the record.
+fn line_at(source: Option<impl Read>, offset: u64) -> usize {
+    let Some(mut source) = source else { return 0 };
+    let mut line = 1;
+    let mut at = 0u64;
+    let mut buf = [0u8; 1 << 16];
+    loop {
+        let n = match source.read(&mut buf) {
+            Ok(0) | Err(_) => return line,
+            Ok(n) => n,
+        };
+        for &b in &buf[..n] {
+            if at >= offset && b != b'\n' && b != b'\r' {
+                return line;
+            }
+            if b == b'\n' {
+                line += 1;
+            }
+            at += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{parse_cut_at, BarSeries, CsvError};
+
+    fn outcome(r: Result<BarSeries, CsvError>) -> String {
+        match r {
+            Ok(series) => format!(
+                "{:?} {:?}",
+                series.bars,
+                series.labels.iter().collect::<Vec<_>>()
+            ),
+            Err(e) => format!("error: {e}"),
+        }
+    }
+
+    /// Every text, cut at every byte (one cut, then two), gives what one pass gives: the same
+    /// bars and labels, or the same error naming the same line.
+    #[test]
+    fn a_file_cut_anywhere_parses_as_in_one_piece() {
+        let mut rows = String::from("date,open,high,low,close,volume\r\n");
+        for i in 0..12 {
+            rows.push_str(&format!(
+                "2024-01-01 00:{i:02}:00,1.5,2.25,1,2,{}\n",
+                i * 10
+            ));
+            if i % 5 == 2 {
+                rows.push_str("\n \n");
+            }
+        }
+        let valid = rows.clone();
+        let texts = [
+            valid.clone(),
+            valid.replace("00:07:00,1.5", "00:07:00,x"),
+            valid.replace("00:09:00", "00:03:00"),
+            valid.replace("00:10:00,1.5,2.25,1,2,100", "00:10:00,1.5,2.25"),
+            valid
+                .replace("00:06:00", "\"00:06:00\"")
+                .replace("2024-01-01 \"", "\"2024-01-01 "),
+            valid.replace("00:08:00,1.5,2.25,1,2,80", "00:08:00,1.5,2.25,1,2,\"8\n0\""),
+            format!("{valid}2024-01-02,1,1,1,\u{e9}1,1\n"),
+            "date,open,high,low,close\n\n\n\n".to_string(),
+            "date,open,high,low,close\n2024-01-01,1,1,1,1\n".to_string(),
+        ];
+        for text in &texts {
+            let bytes = text.as_bytes();
+            let whole = outcome(parse_cut_at(bytes, &[]));
+            for p in 0..bytes.len() as u64 {
+                assert_eq!(
+                    outcome(parse_cut_at(bytes, &[p])),
+                    whole,
+                    "cut at {p} of {text:?}"
+                );
+                let q = (p * 7 + 13) % bytes.len() as u64;
+                let (a, b) = (p.min(q), p.max(q));
+                assert_eq!(
+                    outcome(parse_cut_at(bytes, &[a, b])),
+                    whole,
+                    "cuts at {a}, {b}"
+                );
+            }
+        }
+        assert!(outcome(parse_cut_at(texts[1].as_bytes(), &[])).contains("line 11"));
+        assert!(outcome(parse_cut_at(texts[2].as_bytes(), &[])).contains("not after"));
+    }
+}
