@@ -1,7 +1,6 @@
 //! Mean reversion on the z-score of the close against its rolling mean.
 
-use std::collections::VecDeque;
-
+use super::window::{sum_oldest_first, Window};
 use super::{Ctx, Intent, Strategy};
 use crate::domain::bars::Bar;
 
@@ -18,7 +17,7 @@ pub struct MeanReversion {
     entry_z: f64,
     exit_z: f64,
     qty: f64,
-    closes: VecDeque<f64>,
+    closes: Window,
 }
 
 impl MeanReversion {
@@ -29,18 +28,15 @@ impl MeanReversion {
             entry_z,
             exit_z,
             qty,
-            closes: VecDeque::with_capacity(window + 1),
+            closes: Window::new(window.max(2)),
         }
     }
 
     /// The z-score of the latest close, or `None` when it is undefined.
     fn z(&self) -> Option<f64> {
-        let n = self.closes.len();
-        if n < self.window.max(2) {
-            return None;
-        }
-        let (min, max) = self
-            .closes
+        let n = self.window.max(2);
+        let closes = self.closes.last(n)?;
+        let (min, max) = closes
             .iter()
             .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), c| {
                 (lo.min(*c), hi.max(*c))
@@ -48,10 +44,12 @@ impl MeanReversion {
         if min == max {
             return None;
         }
-        let mean = self.closes.iter().sum::<f64>() / n as f64;
-        let m2: f64 = self.closes.iter().map(|c| (c - mean) * (c - mean)).sum();
+        let mean = sum_oldest_first(closes) / n as f64;
+        let m2 = closes
+            .iter()
+            .fold(-0.0, |acc, c| acc + (c - mean) * (c - mean));
         let sd = (m2 / (n - 1) as f64).sqrt();
-        let last = *self.closes.back()?;
+        let last = *closes.last()?;
         let z = (last - mean) / sd;
         z.is_finite().then_some(z)
     }
@@ -69,10 +67,7 @@ impl Strategy for MeanReversion {
 impl MeanReversion {
     /// The position it wants to hold after `bar`, given the one it holds (`None`: no change).
     pub fn decide(&mut self, bar: &Bar, position: f64) -> Option<f64> {
-        self.closes.push_back(bar.close);
-        while self.closes.len() > self.window.max(2) {
-            self.closes.pop_front();
-        }
+        self.closes.push(bar.close);
         let z = self.z()?;
         let target = if z < -self.entry_z {
             self.qty

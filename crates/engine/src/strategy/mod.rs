@@ -11,6 +11,7 @@ pub mod noise;
 pub mod reconcile;
 pub mod registry;
 pub mod sma_cross;
+pub mod window;
 
 use serde::{Deserialize, Serialize};
 

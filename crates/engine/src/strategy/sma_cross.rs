@@ -1,7 +1,6 @@
 //! Simple moving average crossover (docs/statistics.md §10), decided at each bar's close.
 
-use std::collections::VecDeque;
-
+use super::window::{sum_oldest_first, Window};
 use super::{Ctx, Intent, Mode, Strategy};
 use crate::domain::bars::Bar;
 
@@ -17,7 +16,7 @@ pub struct SmaCross {
     slow: usize,
     mode: Mode,
     qty: f64,
-    closes: VecDeque<f64>,
+    closes: Window,
     prev: Option<(f64, f64)>,
 }
 
@@ -29,7 +28,7 @@ impl SmaCross {
             slow,
             mode,
             qty,
-            closes: VecDeque::with_capacity(fast.max(slow) + 1),
+            closes: Window::new(fast.max(slow)),
             prev: None,
         }
     }
@@ -37,11 +36,11 @@ impl SmaCross {
     /// The mean of the last `window` closes, summed oldest first (no running-sum drift, so
     /// equal prices give exactly equal averages and never a spurious cross).
     fn sma(&self, window: usize) -> Option<f64> {
-        if window == 0 || self.closes.len() < window {
+        if window == 0 {
             return None;
         }
-        let sum: f64 = self.closes.iter().skip(self.closes.len() - window).sum();
-        Some(sum / window as f64)
+        let closes = self.closes.last(window)?;
+        Some(sum_oldest_first(closes) / window as f64)
     }
 }
 
@@ -57,11 +56,7 @@ impl Strategy for SmaCross {
 impl SmaCross {
     /// The position it wants to hold after `bar`, given the one it holds (`None`: no change).
     pub fn decide(&mut self, bar: &Bar, position: f64) -> Option<f64> {
-        let keep = self.fast.max(self.slow);
-        self.closes.push_back(bar.close);
-        while self.closes.len() > keep {
-            self.closes.pop_front();
-        }
+        self.closes.push(bar.close);
         let now = match (self.sma(self.fast), self.sma(self.slow)) {
             (Some(f), Some(s)) if f.is_finite() && s.is_finite() => (f, s),
             _ => {
