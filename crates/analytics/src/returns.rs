@@ -193,8 +193,9 @@ pub(crate) fn cagr_from(n: usize, growth: f64, p: f64) -> f64 {
     no_neg_zero(growth.powf(p / n as f64) - 1.0)
 }
 
-/// Calmar from CAGR and the max drawdown gauge.
-pub(crate) fn calmar_from(cagr: f64, max_drawdown: f64) -> f64 {
+/// Calmar from CAGR and the max drawdown gauge: [`calmar`] for a caller that has both already
+/// (a backtest computes them anyway, and each is a pass over every return).
+pub fn calmar_from(cagr: f64, max_drawdown: f64) -> f64 {
     if max_drawdown.is_nan() || max_drawdown == 0.0 {
         return f64::NAN;
     }

@@ -154,13 +154,15 @@ pub fn run_with_progress(
     validate(series, config)?;
     let bars = &series.bars;
     let last = bars.len() - 1;
-    let label = |time_ms: i64| series.label_at(time_ms).unwrap_or_default().to_string();
 
     let mut strategy = strategy::build(&config.params);
     let pair = PairId::new("backtest");
     let mut book = FifoBook::new();
     let mut stats = TradeStats::default();
     let mut closed: Vec<ClosedTrade> = Vec::new();
+    // The bar of every fill by time: trades start and end at fills, so their time labels are
+    // found in this short list instead of a search over every bar (a cache miss per step).
+    let mut fill_bars: Vec<(i64, usize)> = Vec::new();
     let mut equity = Vec::with_capacity(bars.len());
     let mut pending: Option<f64> = None;
 
@@ -183,6 +185,9 @@ pub fn run_with_progress(
                     fee: config.fee_rate * qty * bar.open,
                     time_ms: bar.time_ms,
                 };
+                if fill_bars.last().map(|&(time, _)| time) != Some(bar.time_ms) {
+                    fill_bars.push((bar.time_ms, t));
+                }
                 for trade in book.apply(&fill) {
                     stats.record(&trade);
                     closed.push(trade);
@@ -217,8 +222,21 @@ pub fn run_with_progress(
 
     let r = returns::simple_returns(&equity);
     let p = config.periods_per_year;
+    // The tail statistics (a selection over every return) on a second core while this one
+    // makes the passes of the others.
+    let ((var_95, cvar_95), (sharpe, cagr, max_drawdown)) = std::thread::scope(|scope| {
+        let tail = scope.spawn(|| returns::tail_95(&r));
+        let others = (
+            returns::sharpe(&r, p),
+            returns::cagr(&r, p),
+            returns::max_drawdown(&r),
+        );
+        let tail = tail
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (tail, others)
+    });
     let pnls: Vec<f64> = closed.iter().map(|t| t.realized_pnl).collect();
-    let (var_95, cvar_95) = returns::tail_95(&r);
     let report_stats = BacktestStats {
         closed_trades: stats.closed(),
         wins: stats.wins(),
@@ -228,13 +246,18 @@ pub fn run_with_progress(
         total_realized_pnl: stats.total_realized_pnl(),
         total_fees: stats.total_fees(),
         final_equity: equity.last().copied().unwrap_or(config.cash),
-        sharpe: returns::sharpe(&r, p),
-        cagr: returns::cagr(&r, p),
-        calmar: returns::calmar(&r, p),
-        max_drawdown: returns::max_drawdown(&r),
+        sharpe,
+        cagr,
+        calmar: returns::calmar_from(cagr, max_drawdown),
+        max_drawdown,
         var_95,
         cvar_95,
         max_drawdown_closed_trades: returns::max_drawdown_trade_equity(config.cash, &pnls),
+    };
+    let label = |time_ms: i64| {
+        let found = fill_bars.binary_search_by_key(&time_ms, |&(time, _)| time);
+        let text = found.ok().and_then(|i| series.labels.get(fill_bars[i].1));
+        text.unwrap_or_default().to_string()
     };
     let trades = closed
         .iter()
