@@ -223,7 +223,44 @@ const MS_THRESHOLD: i64 = 100_000_000_000;
 
 /// Parses a bar time into Unix milliseconds (UTC).
 pub fn parse_time(text: &str) -> Result<i64, String> {
-    let t = text.trim();
+    TimeParser::default().parse(text)
+}
+
+/// The expected shapes, for error messages.
+const EXPECTED_TIME: &str = "expected YYYY-MM-DD, YYYY-MM-DD HH:MM[:SS[.fff]] (optionally with T, Z or ±HH:MM), or Unix seconds/milliseconds";
+
+/// [`parse_time`] for a column of times: consecutive rows of the same day (1,440 of them in a
+/// file of one-minute bars) validate and convert their date once.
+#[derive(Default)]
+pub struct TimeParser {
+    /// The last date text parsed and its midnight in Unix milliseconds.
+    day: Option<([u8; 10], i64)>,
+}
+
+impl TimeParser {
+    /// Parses a bar time into Unix milliseconds (UTC), as [`parse_time`] does.
+    pub fn parse(&mut self, text: &str) -> Result<i64, String> {
+        let t = text.trim();
+        let b = t.as_bytes();
+        if let (Some((date, midnight)), Some(prefix)) = (&self.day, b.get(..10)) {
+            if prefix == date {
+                return time_of_day(&b[10..], *midnight);
+            }
+        }
+        let ms = parse_date_or_integer(t)?;
+        // A date (remember it, then the time of day) or an integer time (done).
+        match b.get(..10).and_then(|d| <[u8; 10]>::try_from(d).ok()) {
+            Some(date) if date[4] == b'-' => {
+                self.day = Some((date, ms));
+                time_of_day(&b[10..], ms)
+            }
+            _ => Ok(ms),
+        }
+    }
+}
+
+/// An integer Unix time, or the midnight of a `YYYY-MM-DD` date (the rest is [`time_of_day`]'s).
+fn parse_date_or_integer(t: &str) -> Result<i64, String> {
     if t.is_empty() {
         return Err("empty".into());
     }
@@ -240,8 +277,7 @@ pub fn parse_time(text: &str) -> Result<i64, String> {
         };
     }
     let b = t.as_bytes();
-    let expected =
-        "expected YYYY-MM-DD, YYYY-MM-DD HH:MM[:SS[.fff]] (optionally with T, Z or ±HH:MM), or Unix seconds/milliseconds";
+    let expected = EXPECTED_TIME;
     if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
         return Err(expected.into());
     }
@@ -254,8 +290,14 @@ pub fn parse_time(text: &str) -> Result<i64, String> {
     if day < 1 || day > days_in_month(year, month) {
         return Err(format!("day {day} does not exist in {year:04}-{month:02}"));
     }
-    let mut ms = days_from_civil(year, month, day) * 86_400_000;
-    let mut rest = &b[10..];
+    Ok(days_from_civil(year, month, day) * 86_400_000)
+}
+
+/// Adds `rest` (`""`, or ` HH:MM[:SS[.fff]]` / `THH:MM...`, then an optional `Z` or offset)
+/// to the midnight `ms`.
+fn time_of_day(rest: &[u8], mut ms: i64) -> Result<i64, String> {
+    let expected = EXPECTED_TIME;
+    let mut rest = rest;
     if rest.is_empty() {
         return Ok(ms);
     }
@@ -355,6 +397,31 @@ pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_day_cache_parses_every_row_as_parse_time_does() {
+        let rows = [
+            "2024-01-01 00:00:00",
+            "2024-01-01 00:01",
+            "2024-01-01",
+            "2024-01-01 25:00",
+            "2024-01-01T23:59:59.5Z",
+            "2024-01-01 10:00+02:00",
+            "2024-01-01 junk",
+            "1704067200",
+            "2024-01-01 00:02",
+            "2024-02-30 00:00",
+            "2024-02-29 00:00",
+            " 2024-02-29 00:01 ",
+            "2024-02-2900:00",
+            "",
+        ];
+        let mut parser = TimeParser::default();
+        for row in rows {
+            assert_eq!(parser.parse(row), parse_time(row), "{row:?}");
+        }
+        assert_eq!(parser.parse("2024-01-01 00:01"), Ok(1_704_067_260_000));
+    }
 
     #[test]
     fn civil_days_match_known_dates() {

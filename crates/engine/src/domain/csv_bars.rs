@@ -7,7 +7,7 @@ use std::io::Read;
 
 use csv::{ByteRecord, Reader, ReaderBuilder};
 
-use super::bars::{parse_time, Bar, BarSeries, CsvError};
+use super::bars::{Bar, BarSeries, CsvError, TimeParser};
 
 /// Why a piece could not be parsed: its content, or reading it.
 pub(super) enum Failure {
@@ -129,6 +129,7 @@ pub(super) fn parse_rows<R: Read>(
             .min(1 << 26),
     );
     let mut first_offset = None;
+    let mut times = TimeParser::default();
     while next_row(rdr, &mut rec)? {
         let offset = base + offset_of(&rec);
         first_offset.get_or_insert(offset);
@@ -143,7 +144,7 @@ pub(super) fn parse_rows<R: Read>(
             .into());
         }
         let label = text(rec[0].trim_ascii());
-        let time_ms = parse_time(label).map_err(|reason| CsvError::Time {
+        let time_ms = times.parse(label).map_err(|reason| CsvError::Time {
             line: line(),
             value: label.to_string(),
             reason,
@@ -285,30 +286,67 @@ fn plain_decimal(b: &[u8]) -> Option<f64> {
         b'-' => (true, &b[1..]),
         _ => (false, b),
     };
-    // At most 19 digits: the mantissa cannot overflow a u64, so no checked arithmetic.
-    if digits.len() > 19 {
+    let (int, frac) = match digits.iter().position(|&c| c == b'.') {
+        Some(dot) => (&digits[..dot], &digits[dot + 1..]),
+        None => (digits, &digits[digits.len()..]),
+    };
+    if int.is_empty() && frac.is_empty() {
         return None;
     }
-    let mut mantissa: u64 = 0;
-    let mut decimals = None;
-    let mut count = 0;
-    for (i, &c) in digits.iter().enumerate() {
-        let d = c.wrapping_sub(b'0');
-        if d < 10 {
-            mantissa = mantissa * 10 + u64::from(d);
-            count += 1;
-        } else if c == b'.' && decimals.is_none() {
-            decimals = Some(digits.len() - i - 1);
-        } else {
-            return None;
-        }
-    }
-    let k = decimals.unwrap_or(0);
-    if count == 0 || mantissa > (1u64 << 53) || k >= POW10.len() {
+    // Up to 8 + 8 digits (every price a CSV of bars holds) in two SWAR steps; more one by one.
+    let mantissa = if int.len() <= 8 && frac.len() <= 8 {
+        eight_digits(int)? * POW10_U64[frac.len()] + eight_digits(frac)?
+    } else if int.len() + frac.len() <= 19 {
+        int.iter().chain(frac).try_fold(0u64, |m, &c| {
+            let d = c.wrapping_sub(b'0');
+            (d < 10).then(|| m * 10 + u64::from(d))
+        })?
+    } else {
+        return None;
+    };
+    if mantissa > (1u64 << 53) || frac.len() >= POW10.len() {
         return None;
     }
-    let v = mantissa as f64 / POW10[k];
+    let v = mantissa as f64 / POW10[frac.len()];
     Some(if neg { -v } else { v })
+}
+
+/// 10^0..10^8 as integers.
+const POW10_U64: [u64; 9] = [
+    1,
+    10,
+    100,
+    1_000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+];
+
+/// The value of at most 8 ASCII digits (`None` if any byte is not one), all at once: the
+/// digits are left-padded with '0' into one little-endian word, checked with two carry-free
+/// byte-wise tests, then combined pairwise in three multiplications (Lemire's
+/// `parse_eight_digits_unrolled`).
+fn eight_digits(d: &[u8]) -> Option<u64> {
+    let mut word = [b'0'; 8];
+    word.get_mut(8 - d.len()..)?.copy_from_slice(d);
+    let chunk = u64::from_le_bytes(word);
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    // A byte below '0' borrows into bit 7 of `below`, one above '9' carries into bit 7 of
+    // `above`; bytes of 0x80 and more set bit 7 of one of them. A lower byte's borrow or carry
+    // can only come from a byte that is flagged itself.
+    let below = chunk.wrapping_sub(0x30 * ONES);
+    let above = chunk.wrapping_add(0x46 * ONES);
+    if (below | above) & (0x80 * ONES) != 0 {
+        return None;
+    }
+    // The products overflow by design: only the bits that land in the upper half are kept.
+    let pairs = below.wrapping_mul(10).wrapping_add(below >> 8);
+    let mask = 0x0000_00FF_0000_00FF;
+    let high = (pairs & mask).wrapping_mul(100 + (1_000_000 << 32));
+    let low = ((pairs >> 16) & mask).wrapping_mul(1 + (10_000 << 32));
+    Some(high.wrapping_add(low) >> 32)
 }
 
 #[cfg(test)]
@@ -356,8 +394,30 @@ mod tests {
             "1.2.3",
             "9007199254740993",
             "1 2",
+            "12/4.5",
+            "1:3",
+            "99.9\u{7f}",
+            "1.\u{e9}",
+            "1234567\u{80}.1",
         ] {
             assert_eq!(plain_decimal(s.as_bytes()), None, "{s}");
+        }
+        // Random strings over digits, separators and junk (ASCII neighbours of '0' and '9',
+        // bytes above 0x7f): whatever the fast path accepts, `str::parse` reads the same.
+        let alphabet = b"0123456789.-/:e \x7f\x80\xb9\xff";
+        for _ in 0..200_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let len = (state % 20) as usize;
+            let bytes: Vec<u8> = (0..len)
+                .map(|i| alphabet[((state >> (3 * i % 60)) % alphabet.len() as u64) as usize])
+                .collect();
+            if let Some(v) = plain_decimal(&bytes) {
+                let text = std::str::from_utf8(&bytes).expect("only ASCII digits are accepted");
+                let want: f64 = text.parse().expect("accepted means parseable");
+                assert_eq!(v.to_bits(), want.to_bits(), "{text}");
+            }
         }
     }
 }
