@@ -41,27 +41,55 @@ pub struct BarSeries {
     pub labels: TimeLabels,
 }
 
-/// The time texts of a series' bars as written in the file, kept in one buffer (a million bars
-/// are one allocation, not a million).
-#[derive(Clone, Debug, Default, PartialEq)]
+/// The time texts of a series' bars as written in the file, kept in a few buffers (a million
+/// bars are a few allocations, not a million): one per piece the CSV loader parsed in parallel,
+/// so joining the pieces moves buffers instead of copying text.
+#[derive(Clone, Debug, Default)]
 pub struct TimeLabels {
+    pieces: Vec<LabelPiece>,
+}
+
+/// Consecutive labels in one buffer.
+#[derive(Clone, Debug)]
+struct LabelPiece {
+    /// Index of the piece's first label in the whole series.
+    first: usize,
     text: String,
-    /// `text[ends[i - 1]..ends[i]]` is label `i`.
-    ends: Vec<usize>,
+    /// `text[ends[i - 1]..ends[i]]` is the piece's label `i`.
+    ends: Vec<u32>,
 }
 
 impl TimeLabels {
     /// Appends a label.
     pub fn push(&mut self, label: &str) {
-        self.text.push_str(label);
-        self.ends.push(self.text.len());
+        let len = self.len();
+        let fits = |p: &LabelPiece| u32::try_from(p.text.len() + label.len()).is_ok();
+        if !self.pieces.last().is_some_and(fits) {
+            self.pieces.push(LabelPiece {
+                first: len,
+                text: String::new(),
+                ends: Vec::new(),
+            });
+        }
+        if let Some(piece) = self.pieces.last_mut() {
+            piece.text.push_str(label);
+            piece.ends.push(piece.text.len() as u32);
+        }
     }
 
     /// Label `i`, if there is one.
     pub fn get(&self, i: usize) -> Option<&str> {
-        let end = *self.ends.get(i)?;
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        self.text.get(start..end)
+        let piece = &self.pieces[self
+            .pieces
+            .partition_point(|p| p.first <= i)
+            .checked_sub(1)?];
+        let local = i - piece.first;
+        let end = *piece.ends.get(local)? as usize;
+        let start = match local {
+            0 => 0,
+            _ => piece.ends[local - 1] as usize,
+        };
+        piece.text.get(start..end)
     }
 
     /// The first label.
@@ -71,29 +99,45 @@ impl TimeLabels {
 
     /// The last label.
     pub fn last(&self) -> Option<&str> {
-        self.get(self.ends.len().checked_sub(1)?)
+        self.get(self.len().checked_sub(1)?)
     }
 
     /// Number of labels.
     pub fn len(&self) -> usize {
-        self.ends.len()
+        self.pieces.last().map_or(0, |p| p.first + p.ends.len())
     }
 
     /// Whether there is none.
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.len() == 0
     }
 
-    /// Appends `other`'s labels after these (the CSV loader joins its pieces with it).
+    /// Appends `other`'s labels after these (the CSV loader joins its pieces with it): its
+    /// buffers move, no text is copied.
     pub fn append(&mut self, other: TimeLabels) {
-        let shift = self.text.len();
-        self.text.push_str(&other.text);
-        self.ends.extend(other.ends.iter().map(|end| end + shift));
+        let shift = self.len();
+        self.pieces.extend(
+            other
+                .pieces
+                .into_iter()
+                .filter(|p| !p.ends.is_empty())
+                .map(|p| LabelPiece {
+                    first: p.first + shift,
+                    ..p
+                }),
+        );
     }
 
     /// The labels in order.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
         (0..self.len()).filter_map(|i| self.get(i))
+    }
+}
+
+/// Equal when the labels are, however they are cut into buffers.
+impl PartialEq for TimeLabels {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
     }
 }
 
@@ -397,6 +441,25 @@ pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn labels_read_the_same_however_they_were_joined() {
+        let all = ["a", "bb", "", "ccc", "d"];
+        let mut whole = TimeLabels::default();
+        all.iter().for_each(|l| whole.push(l));
+        for cut in 0..=all.len() {
+            let (mut head, mut tail) = (TimeLabels::default(), TimeLabels::default());
+            all[..cut].iter().for_each(|l| head.push(l));
+            all[cut..].iter().for_each(|l| tail.push(l));
+            head.append(tail);
+            head.append(TimeLabels::default());
+            assert_eq!(head, whole, "cut {cut}");
+            assert_eq!(head, all);
+            assert_eq!((head.first(), head.last()), (Some("a"), Some("d")));
+            assert_eq!(head.get(3), Some("ccc"));
+            assert_eq!(head.get(5), None);
+        }
+    }
 
     #[test]
     fn the_day_cache_parses_every_row_as_parse_time_does() {
