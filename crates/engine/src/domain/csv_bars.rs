@@ -123,7 +123,7 @@ pub(super) fn parse_rows<R: Read>(
 ) -> Result<(BarSeries, Option<u64>), Failure> {
     let mut rec = ByteRecord::new();
     let mut series = BarSeries::default();
-    series.bars.reserve(
+    series.reserve(
         usize::try_from(bytes / MIN_ROW_BYTES)
             .unwrap_or(0)
             .min(1 << 26),
@@ -149,15 +149,13 @@ pub(super) fn parse_rows<R: Read>(
             value: label.to_string(),
             reason,
         })?;
-        if let (Some(prev), Some(prev_label)) = (series.bars.last(), series.labels.last()) {
-            if time_ms <= prev.time_ms {
-                return Err(CsvError::NotIncreasing {
-                    line: line(),
-                    value: label.to_string(),
-                    previous: prev_label.to_string(),
-                }
-                .into());
+        if series.last().is_some_and(|prev| time_ms <= prev.time_ms) {
+            return Err(CsvError::NotIncreasing {
+                line: line(),
+                value: label.to_string(),
+                previous: series.labels.last().unwrap_or_default().to_string(),
             }
+            .into());
         }
         let price = |idx: usize, column: &'static str| parse_number(&line, column, &rec[idx]);
         let volume = match cols.volume {
@@ -191,8 +189,7 @@ pub(super) fn parse_rows<R: Read>(
             }
             .into());
         }
-        series.bars.push(bar);
-        series.labels.push(label);
+        series.push(bar, label);
     }
     Ok((series, first_offset))
 }
@@ -329,10 +326,14 @@ const POW10_U64: [u64; 9] = [
 /// byte-wise tests, then combined pairwise in three multiplications (Lemire's
 /// `parse_eight_digits_unrolled`).
 fn eight_digits(d: &[u8]) -> Option<u64> {
-    let mut word = [b'0'; 8];
-    word.get_mut(8 - d.len()..)?.copy_from_slice(d);
-    let chunk = u64::from_le_bytes(word);
     const ONES: u64 = 0x0101_0101_0101_0101;
+    let pad = 8usize.checked_sub(d.len())?;
+    // Shifted into a register byte by byte: copying a short slice into a stack buffer and
+    // loading it as one word stalls on store forwarding.
+    let mut chunk = (0x30 * ONES).checked_shr(8 * d.len() as u32).unwrap_or(0);
+    for (j, &c) in d.iter().enumerate() {
+        chunk |= u64::from(c) << (8 * (pad + j));
+    }
     // A byte below '0' borrows into bit 7 of `below`, one above '9' carries into bit 7 of
     // `above`; bytes of 0x80 and more set bit 7 of one of them. A lower byte's borrow or carry
     // can only come from a byte that is flagged itself.
