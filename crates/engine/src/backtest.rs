@@ -152,8 +152,7 @@ pub fn run_with_progress(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<BacktestReport, BacktestError> {
     validate(series, config)?;
-    let bars = &series.bars;
-    let last = bars.len() - 1;
+    let last = series.len() - 1;
 
     let mut strategy = strategy::build(&config.params);
     let pair = PairId::new("backtest");
@@ -163,11 +162,11 @@ pub fn run_with_progress(
     // The bar of every fill by time: trades start and end at fills, so their time labels are
     // found in this short list instead of a search over every bar (a cache miss per step).
     let mut fill_bars: Vec<(i64, usize)> = Vec::new();
-    let mut equity = Vec::with_capacity(bars.len());
+    let mut equity = Vec::with_capacity(series.len());
     let mut pending: Option<f64> = None;
 
-    let total = bars.len() as u64;
-    for (t, bar) in bars.iter().enumerate() {
+    let total = series.len() as u64;
+    for (t, bar) in series.bars().enumerate() {
         if t % 4096 == 0 {
             progress(t as u64, total);
         }
@@ -284,7 +283,7 @@ pub fn run_with_progress(
 }
 
 fn validate(series: &BarSeries, config: &BacktestConfig) -> Result<(), BacktestError> {
-    if series.bars.is_empty() {
+    if series.is_empty() {
         return Err(BacktestError::NoBars);
     }
     config.params.validate()?;

@@ -77,13 +77,12 @@ pub fn render(
     let times: HashMap<&str, i64> = series
         .labels
         .iter()
-        .zip(&series.bars)
+        .zip(series.bars())
         .map(|(label, bar)| (label, bar.time_ms))
         .collect();
-    let price: Vec<Point> = series.bars.iter().map(|b| (b.time_ms, b.close)).collect();
+    let price: Vec<Point> = series.bars().map(|b| (b.time_ms, b.close)).collect();
     let equity: Vec<Point> = series
-        .bars
-        .iter()
+        .bars()
         .zip(&report.equity)
         .map(|(b, e)| (b.time_ms, *e))
         .collect();

@@ -225,8 +225,7 @@ fn load<S: Source>(
     let (mut series, _) = first.0?;
     for (parsed, _) in rest {
         let (piece, first_offset) = parsed?;
-        if let (Some(prev), Some(next), Some(offset)) =
-            (series.bars.last(), piece.bars.first(), first_offset)
+        if let (Some(prev), Some(next), Some(offset)) = (series.last(), piece.first(), first_offset)
         {
             if next.time_ms <= prev.time_ms {
                 return Err(CsvError::NotIncreasing {
@@ -286,7 +285,7 @@ mod tests {
         match r {
             Ok(series) => format!(
                 "{:?} {:?}",
-                series.bars,
+                series.bars().collect::<Vec<_>>(),
                 series.labels.iter().collect::<Vec<_>>()
             ),
             Err(e) => format!("error: {e}"),

@@ -3,6 +3,7 @@
 
 pub mod alerts;
 pub mod audit;
+mod bar_time;
 pub mod bars;
 mod csv_bars;
 mod csv_load;

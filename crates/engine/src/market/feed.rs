@@ -75,7 +75,9 @@ impl Feed {
                     path: path.display().to_string(),
                     message: e.to_string(),
                 })?;
-                Source::Csv { bars: series.bars }
+                Source::Csv {
+                    bars: series.into_bars(),
+                }
             }
             FeedSource::Hyperliquid | FeedSource::Binance => Source::Pushed,
         };

@@ -1,0 +1,247 @@
+//! Bar times: the text forms a bar CSV may use (module docs of [`super::bars`]) parsed into
+//! Unix milliseconds, with a day cache for a column of them.
+
+/// Integer Unix times at or above this are milliseconds (10^11 s is the year 5138; 10^11 ms is
+/// March 1973).
+const MS_THRESHOLD: i64 = 100_000_000_000;
+
+/// Parses a bar time into Unix milliseconds (UTC).
+pub fn parse_time(text: &str) -> Result<i64, String> {
+    TimeParser::default().parse(text)
+}
+
+/// The expected shapes, for error messages.
+const EXPECTED_TIME: &str = "expected YYYY-MM-DD, YYYY-MM-DD HH:MM[:SS[.fff]] (optionally with T, Z or ±HH:MM), or Unix seconds/milliseconds";
+
+/// [`parse_time`] for a column of times: consecutive rows of the same day (1,440 of them in a
+/// file of one-minute bars) validate and convert their date once.
+#[derive(Default)]
+pub struct TimeParser {
+    /// The last date text parsed and its midnight in Unix milliseconds.
+    day: Option<([u8; 10], i64)>,
+}
+
+impl TimeParser {
+    /// Parses a bar time into Unix milliseconds (UTC), as [`parse_time`] does.
+    pub fn parse(&mut self, text: &str) -> Result<i64, String> {
+        let t = text.trim();
+        let b = t.as_bytes();
+        if let (Some((date, midnight)), Some(prefix)) = (&self.day, b.get(..10)) {
+            if prefix == date {
+                return time_of_day(&b[10..], *midnight);
+            }
+        }
+        let ms = parse_date_or_integer(t)?;
+        // A date (remember it, then the time of day) or an integer time (done).
+        match b.get(..10).and_then(|d| <[u8; 10]>::try_from(d).ok()) {
+            Some(date) if date[4] == b'-' => {
+                self.day = Some((date, ms));
+                time_of_day(&b[10..], ms)
+            }
+            _ => Ok(ms),
+        }
+    }
+}
+
+/// An integer Unix time, or the midnight of a `YYYY-MM-DD` date (the rest is [`time_of_day`]'s).
+fn parse_date_or_integer(t: &str) -> Result<i64, String> {
+    if t.is_empty() {
+        return Err("empty".into());
+    }
+    if t.bytes().all(|b| b.is_ascii_digit()) {
+        let v: i64 = t
+            .parse()
+            .map_err(|_| "integer timestamp out of range".to_string())?;
+        return if v < MS_THRESHOLD {
+            Ok(v * 1000)
+        } else if v < MS_THRESHOLD * 10_000 {
+            Ok(v)
+        } else {
+            Err("integer timestamp too large for Unix seconds or milliseconds".into())
+        };
+    }
+    let b = t.as_bytes();
+    let expected = EXPECTED_TIME;
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return Err(expected.into());
+    }
+    let year = digits(&b[0..4]).ok_or(expected)?;
+    let month = digits(&b[5..7]).ok_or(expected)?;
+    let day = digits(&b[8..10]).ok_or(expected)?;
+    if !(1..=12).contains(&month) {
+        return Err(format!("month {month} is not 1-12"));
+    }
+    if day < 1 || day > days_in_month(year, month) {
+        return Err(format!("day {day} does not exist in {year:04}-{month:02}"));
+    }
+    Ok(days_from_civil(year, month, day) * 86_400_000)
+}
+
+/// Adds `rest` (`""`, or ` HH:MM[:SS[.fff]]` / `THH:MM...`, then an optional `Z` or offset)
+/// to the midnight `ms`.
+fn time_of_day(rest: &[u8], mut ms: i64) -> Result<i64, String> {
+    let expected = EXPECTED_TIME;
+    let mut rest = rest;
+    if rest.is_empty() {
+        return Ok(ms);
+    }
+    if rest[0] != b' ' && rest[0] != b'T' && rest[0] != b't' {
+        return Err(expected.into());
+    }
+    rest = &rest[1..];
+    if rest.len() < 5 || rest[2] != b':' {
+        return Err(expected.into());
+    }
+    let hour = digits(&rest[0..2]).ok_or(expected)?;
+    let minute = digits(&rest[3..5]).ok_or(expected)?;
+    rest = &rest[5..];
+    let mut second = 0;
+    if rest.first() == Some(&b':') {
+        if rest.len() < 3 {
+            return Err(expected.into());
+        }
+        second = digits(&rest[1..3]).ok_or(expected)?;
+        rest = &rest[3..];
+        if rest.first() == Some(&b'.') {
+            let frac_len = rest[1..].iter().take_while(|c| c.is_ascii_digit()).count();
+            if frac_len == 0 {
+                return Err(expected.into());
+            }
+            // Milliseconds: the first three fraction digits, padded (".5" is 500 ms).
+            let mut frac = 0;
+            for i in 0..3 {
+                frac = frac * 10
+                    + rest
+                        .get(1 + i)
+                        .filter(|_| i < frac_len)
+                        .map_or(0, |c| i64::from(c - b'0'));
+            }
+            ms += frac;
+            rest = &rest[1 + frac_len..];
+        }
+    }
+    if hour > 23 || minute > 59 || second > 59 {
+        return Err(format!(
+            "time of day {hour:02}:{minute:02}:{second:02} is out of range"
+        ));
+    }
+    ms += ((hour * 60 + minute) * 60 + second) * 1000;
+    match rest {
+        [] | [b'Z'] | [b'z'] => Ok(ms),
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] | [sign @ (b'+' | b'-'), h1, h2, m1, m2] => {
+            let oh = digits(&[*h1, *h2]).ok_or(expected)?;
+            let om = digits(&[*m1, *m2]).ok_or(expected)?;
+            if oh > 23 || om > 59 {
+                return Err("UTC offset out of range".into());
+            }
+            let offset = (oh * 60 + om) * 60_000;
+            // Local time = UTC + offset, so UTC = local - offset.
+            Ok(if *sign == b'+' {
+                ms - offset
+            } else {
+                ms + offset
+            })
+        }
+        _ => Err(expected.into()),
+    }
+}
+
+/// Parses ASCII digits as a number.
+fn digits(b: &[u8]) -> Option<i64> {
+    if b.is_empty() || !b.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(b.iter().fold(0, |acc, c| acc * 10 + i64::from(c - b'0')))
+}
+
+fn is_leap(year: i64) -> bool {
+    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+}
+
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        2 if is_leap(year) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
+pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = (if y >= 0 { y } else { y - 399 }) / 400;
+    let yoe = y - era * 400; // [0, 399]
+    let mp = (month + 9) % 12; // March = 0
+    let doy = (153 * mp + 2) / 5 + day - 1; // [0, 365]
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy; // [0, 146096]
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_day_cache_parses_every_row_as_parse_time_does() {
+        let rows = [
+            "2024-01-01 00:00:00",
+            "2024-01-01 00:01",
+            "2024-01-01",
+            "2024-01-01 25:00",
+            "2024-01-01T23:59:59.5Z",
+            "2024-01-01 10:00+02:00",
+            "2024-01-01 junk",
+            "1704067200",
+            "2024-01-01 00:02",
+            "2024-02-30 00:00",
+            "2024-02-29 00:00",
+            " 2024-02-29 00:01 ",
+            "2024-02-2900:00",
+            "",
+        ];
+        let mut parser = TimeParser::default();
+        for row in rows {
+            assert_eq!(parser.parse(row), parse_time(row), "{row:?}");
+        }
+        assert_eq!(parser.parse("2024-01-01 00:01"), Ok(1_704_067_260_000));
+    }
+
+    #[test]
+    fn civil_days_match_known_dates() {
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(1970, 1, 2), 1);
+        assert_eq!(days_from_civil(1969, 12, 31), -1);
+        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+        // 2024-02-29 00:00 UTC = 1709164800 s
+        assert_eq!(days_from_civil(2024, 2, 29) * 86_400, 1_709_164_800);
+    }
+
+    #[test]
+    fn times_in_every_accepted_form() {
+        let base = 1_709_164_800_000; // 2024-02-29T00:00:00Z
+        assert_eq!(parse_time("2024-02-29"), Ok(base));
+        assert_eq!(parse_time("2024-02-29 01:02"), Ok(base + 3_720_000));
+        assert_eq!(parse_time("2024-02-29T01:02:03"), Ok(base + 3_723_000));
+        assert_eq!(parse_time("2024-02-29 01:02:03.5"), Ok(base + 3_723_500));
+        assert_eq!(
+            parse_time("2024-02-29T01:02:03.123456Z"),
+            Ok(base + 3_723_123)
+        );
+        assert_eq!(
+            parse_time("2024-02-29T01:02:03+00:00"),
+            Ok(base + 3_723_000)
+        );
+        assert_eq!(
+            parse_time("2024-02-29T02:02:03+01:00"),
+            Ok(base + 3_723_000)
+        );
+        assert_eq!(parse_time("1709164800"), Ok(base));
+        assert_eq!(parse_time("1709164800000"), Ok(base));
+        assert!(parse_time("2023-02-29").is_err());
+        assert!(parse_time("2024-13-01").is_err());
+        assert!(parse_time("2024-01-01 24:00").is_err());
+        assert!(parse_time("01/02/2024").is_err());
+        assert!(parse_time("2024-01-01 10:00 junk").is_err());
+    }
+}
