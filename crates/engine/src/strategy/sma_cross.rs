@@ -33,14 +33,28 @@ impl SmaCross {
         }
     }
 
-    /// The mean of the last `window` closes, summed oldest first (no running-sum drift, so
-    /// equal prices give exactly equal averages and never a spurious cross).
-    fn sma(&self, window: usize) -> Option<f64> {
-        if window == 0 {
+    /// The fast and slow means of the last closes, each summed oldest first (no running-sum
+    /// drift, so equal prices give exactly equal averages and never a spurious cross). The
+    /// shorter window is the tail of the longer one, so one pass feeds both sums: their two
+    /// chains of additions run side by side instead of one after the other.
+    fn smas(&self) -> Option<(f64, f64)> {
+        if self.fast == 0 || self.slow == 0 {
             return None;
         }
-        let closes = self.closes.last(window)?;
-        Some(sum_oldest_first(closes) / window as f64)
+        let (long, short) = (self.fast.max(self.slow), self.fast.min(self.slow));
+        let (head, tail) = self.closes.last(long)?.split_at(long - short);
+        let mut long_sum = sum_oldest_first(head);
+        let mut short_sum = -0.0;
+        for close in tail {
+            long_sum += close;
+            short_sum += close;
+        }
+        let (fast_sum, slow_sum) = if self.fast <= self.slow {
+            (short_sum, long_sum)
+        } else {
+            (long_sum, short_sum)
+        };
+        Some((fast_sum / self.fast as f64, slow_sum / self.slow as f64))
     }
 }
 
@@ -57,8 +71,8 @@ impl SmaCross {
     /// The position it wants to hold after `bar`, given the one it holds (`None`: no change).
     pub fn decide(&mut self, bar: &Bar, position: f64) -> Option<f64> {
         self.closes.push(bar.close);
-        let now = match (self.sma(self.fast), self.sma(self.slow)) {
-            (Some(f), Some(s)) if f.is_finite() && s.is_finite() => (f, s),
+        let now = match self.smas() {
+            Some((f, s)) if f.is_finite() && s.is_finite() => (f, s),
             _ => {
                 self.prev = None;
                 return None;
