@@ -255,8 +255,8 @@ pub fn run_with_progress(
     };
     let label = |time_ms: i64| {
         let found = fill_bars.binary_search_by_key(&time_ms, |&(time, _)| time);
-        let text = found.ok().and_then(|i| series.labels.get(fill_bars[i].1));
-        text.unwrap_or_default().to_string()
+        let text = found.ok().and_then(|i| series.label(fill_bars[i].1));
+        text.unwrap_or_default().into_owned()
     };
     let trades = closed
         .iter()

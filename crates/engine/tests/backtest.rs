@@ -368,7 +368,10 @@ fn csv_headers_are_flexible() {
         (b.time_ms, b.open, b.high, b.low, b.close, b.volume),
         (1_704_067_200_000, 1.5, 3.0, 1.0, 2.0, 0.0)
     );
-    assert_eq!(s.labels, ["1704067200000", "1704067260000"]);
+    assert_eq!(
+        s.labels().collect::<Vec<_>>(),
+        ["1704067200000", "1704067260000"]
+    );
     let s = parse_csv("datetime,open,high,low,close,volume\n2024-01-01T00:00:00Z,1,1,1,1,5\n2024-01-01 00:01:30.250,1,1,1,1,5\n").expect("parses");
     let time = |i| s.get(i).map_or(0, |b| b.time_ms);
     assert_eq!(time(1) - time(0), 90_250);

@@ -370,12 +370,11 @@ fn run_backtest(args: BacktestArgs) -> ExitCode {
         progress: std::io::stderr().is_terminal() && !json,
         report: args.report,
     };
-    match backtest_cli::run(&request) {
+    match backtest_cli::run(&request, &mut std::io::stdout().lock()) {
         Ok(outcome) => {
             for warning in &outcome.warnings {
                 eprintln!("warning: {warning}");
             }
-            println!("{}", outcome.report);
             ExitCode::SUCCESS
         }
         Err(e) => {

@@ -4,11 +4,11 @@
 //! the data. No external reference at all: a `file://` page has no server to load from, and its
 //! own Content-Security-Policy forbids any network request.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
 
 use serde::Serialize;
 use zigquant_engine::backtest::{BacktestReport, BacktestStats, TradeRow};
-use zigquant_engine::bars::BarSeries;
+use zigquant_engine::bars::{parse_time, BarSeries};
 use zigquant_engine::strategy::{registry, StrategyParams};
 
 use crate::downsample::{self, Point};
@@ -47,8 +47,8 @@ struct ReportData<'a> {
     #[serde(serialize_with = "zigquant_engine::float::f64_or_str")]
     fee_rate: f64,
     bars: usize,
-    first_bar: Option<&'a str>,
-    last_bar: Option<&'a str>,
+    first_bar: Option<Cow<'a, str>>,
+    last_bar: Option<Cow<'a, str>>,
     /// `[time_ms, close]`, downsampled.
     price: Vec<Point>,
     /// `[time_ms, equity]`, downsampled.
@@ -74,12 +74,6 @@ pub fn render(
     report: &BacktestReport,
     context: &ReportContext<'_>,
 ) -> Result<String, ReportError> {
-    let times: HashMap<&str, i64> = series
-        .labels
-        .iter()
-        .zip(series.bars())
-        .map(|(label, bar)| (label, bar.time_ms))
-        .collect();
     let price: Vec<Point> = series.bars().map(|b| (b.time_ms, b.close)).collect();
     let equity: Vec<Point> = series
         .bars()
@@ -92,8 +86,8 @@ pub fn render(
         cash: context.cash,
         fee_rate: context.fee_rate,
         bars: series.len(),
-        first_bar: series.labels.first(),
-        last_bar: series.labels.last(),
+        first_bar: series.label(0),
+        last_bar: series.len().checked_sub(1).and_then(|i| series.label(i)),
         price: downsample::min_max(&price, MAX_CURVE_POINTS),
         equity: downsample::min_max(&equity, MAX_CURVE_POINTS),
         trades: report
@@ -101,8 +95,9 @@ pub fn render(
             .iter()
             .map(|row| ReportTrade {
                 row,
-                entry_time_ms: times.get(row.entry_time.as_str()).copied(),
-                exit_time_ms: times.get(row.exit_time.as_str()).copied(),
+                // The texts came from the file and parsed then: they parse again.
+                entry_time_ms: parse_time(&row.entry_time).ok(),
+                exit_time_ms: parse_time(&row.exit_time).ok(),
             })
             .collect(),
         stats: &report.stats,

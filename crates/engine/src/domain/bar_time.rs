@@ -178,9 +178,90 @@ pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// The year, month and day of a count of days since 1970-01-01 (Howard Hinnant's
+/// `civil_from_days`, the inverse of [`days_from_civil`]).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = (if z >= 0 { z } else { z - 146_096 }) / 146_097;
+    let doe = z - era * 146_097; // [0, 146096]
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365; // [0, 399]
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // [0, 365]
+    let mp = (5 * doy + 2) / 153; // March = 0
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
+}
+
+/// Whether a time text that parsed is in the canonical form `YYYY-MM-DD HH:MM:SS` (pandas'
+/// default, and what most bar files hold), which [`canonical_text`] writes back byte for byte
+/// from its time: the loader keeps no copy of such texts.
+pub(super) fn is_canonical(parsed: &str) -> bool {
+    let b = parsed.as_bytes();
+    b.len() == 19 && b[10] == b' ' && b[13] == b':' && b[16] == b':'
+}
+
+/// `YYYY-MM-DD HH:MM:SS` of a Unix time in milliseconds, UTC.
+pub(super) fn canonical_text(time_ms: i64) -> String {
+    let (days, ms) = (
+        time_ms.div_euclid(86_400_000),
+        time_ms.rem_euclid(86_400_000),
+    );
+    let (year, month, day) = civil_from_days(days);
+    let seconds = ms / 1000;
+    let mut text = *b"0000-00-00 00:00:00";
+    let fields = [
+        (0, 4, year),
+        (5, 2, month),
+        (8, 2, day),
+        (11, 2, seconds / 3600),
+        (14, 2, seconds / 60 % 60),
+        (17, 2, seconds % 60),
+    ];
+    for (at, width, mut value) in fields {
+        for digit in text[at..at + width].iter_mut().rev() {
+            *digit = b'0' + value.rem_euclid(10) as u8;
+            value /= 10;
+        }
+    }
+    String::from_utf8_lossy(&text).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_canonical_text_is_written_back_byte_for_byte() {
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..100_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            // Whole seconds from year 0 to 9999.
+            let seconds = (state % 315_537_897_600) as i64 - 62_167_219_200;
+            let text = canonical_text(seconds * 1000);
+            assert!(is_canonical(&text), "{text}");
+            assert_eq!(parse_time(&text), Ok(seconds * 1000), "{text}");
+        }
+        for text in [
+            "1970-01-01 00:00:00",
+            "0000-03-01 00:00:00",
+            "9999-12-31 23:59:59",
+            "1969-12-31 23:59:59",
+            "2024-02-29 12:34:56",
+        ] {
+            let ms = parse_time(text).expect("parses");
+            assert_eq!(canonical_text(ms), text);
+        }
+        for text in [
+            "2024-02-29T12:34:56",
+            "2024-02-29 12:34",
+            "2024-02-29 12:34:56Z",
+            "1709164800",
+        ] {
+            assert!(!is_canonical(text), "{text}");
+        }
+    }
 
     #[test]
     fn the_day_cache_parses_every_row_as_parse_time_does() {

@@ -8,10 +8,12 @@
 //! (or with a `T`), optionally followed by `Z` or a `±HH:MM` offset, or integer Unix seconds or
 //! milliseconds. Every error names the 1-based line it is about.
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 
 use thiserror::Error;
 
+use super::bar_time;
 pub use super::bar_time::{parse_time, TimeParser};
 pub use super::csv_load::{load_csv, load_csv_with_progress, parse_csv};
 
@@ -41,15 +43,17 @@ pub struct BarSeries {
     /// The bars in strictly increasing time order, piece after piece (only a sole piece, sized
     /// by [`BarSeries::reserve`], may be empty).
     pieces: Vec<Vec<Bar>>,
-    /// `labels.get(i)` is the time text of bar `i` as written in the file.
-    pub labels: TimeLabels,
+    /// The time text of each bar as written in the file, if it is not the canonical text of
+    /// its time (see [`BarSeries::label`]).
+    labels: TimeLabels,
 }
 
 /// The time texts of a series' bars as written in the file, kept in a few buffers (a million
 /// bars are a few allocations, not a million): one per piece the CSV loader parsed in parallel,
-/// so joining the pieces moves buffers instead of copying text.
+/// so joining the pieces moves buffers instead of copying text. An empty text stands for the
+/// canonical text of the bar's time (a bar time is never empty).
 #[derive(Clone, Debug, Default)]
-pub struct TimeLabels {
+struct TimeLabels {
     pieces: Vec<LabelPiece>,
 }
 
@@ -96,24 +100,9 @@ impl TimeLabels {
         piece.text.get(start..end)
     }
 
-    /// The first label.
-    pub fn first(&self) -> Option<&str> {
-        self.get(0)
-    }
-
-    /// The last label.
-    pub fn last(&self) -> Option<&str> {
-        self.get(self.len().checked_sub(1)?)
-    }
-
     /// Number of labels.
     pub fn len(&self) -> usize {
         self.pieces.last().map_or(0, |p| p.first + p.ends.len())
-    }
-
-    /// Whether there is none.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// Appends `other`'s labels after these (the CSV loader joins its pieces with it): its
@@ -142,12 +131,6 @@ impl TimeLabels {
 impl PartialEq for TimeLabels {
     fn eq(&self, other: &Self) -> bool {
         self.len() == other.len() && self.iter().eq(other.iter())
-    }
-}
-
-impl<const N: usize> PartialEq<[&str; N]> for TimeLabels {
-    fn eq(&self, other: &[&str; N]) -> bool {
-        self.len() == N && self.iter().zip(other).all(|(a, b)| a == *b)
     }
 }
 
@@ -188,13 +171,47 @@ impl BarSeries {
         self.pieces.last()?.last()
     }
 
-    /// Appends a bar and its time text (the caller keeps the time order).
-    pub fn push(&mut self, bar: Bar, label: &str) {
+    /// Appends a bar and the time text it was parsed from (`bar.time_ms` is
+    /// `parse_time(label)`; the caller keeps the time order). A canonical text
+    /// (`YYYY-MM-DD HH:MM:SS`) is not stored: [`BarSeries::label`] writes it back from the time.
+    pub(crate) fn push_parsed(&mut self, bar: Bar, label: &str) {
         match self.pieces.last_mut() {
             Some(piece) => piece.push(bar),
             None => self.pieces.push(vec![bar]),
         }
-        self.labels.push(label);
+        self.labels.push(if bar_time::is_canonical(label) {
+            ""
+        } else {
+            label
+        });
+    }
+
+    /// The time text of bar `i` as written in the file.
+    pub fn label(&self, i: usize) -> Option<Cow<'_, str>> {
+        let bar = self.get(i)?;
+        Some(match self.labels.get(i)? {
+            "" => Cow::Owned(bar_time::canonical_text(bar.time_ms)),
+            text => Cow::Borrowed(text),
+        })
+    }
+
+    /// The last bar's time text, or `""` (for error messages).
+    pub(crate) fn last_label(&self) -> String {
+        self.len()
+            .checked_sub(1)
+            .and_then(|i| self.label(i))
+            .unwrap_or_default()
+            .into_owned()
+    }
+
+    /// The time texts of the bars, in order.
+    pub fn labels(&self) -> impl Iterator<Item = Cow<'_, str>> {
+        self.bars()
+            .zip(self.labels.iter())
+            .map(|(bar, text)| match text {
+                "" => Cow::Owned(bar_time::canonical_text(bar.time_ms)),
+                text => Cow::Borrowed(text),
+            })
     }
 
     /// Room for `additional` more bars in the last piece (a loader sizes it once).
@@ -226,7 +243,9 @@ impl BarSeries {
 /// Equal when the bars and labels are, however they are cut into pieces.
 impl PartialEq for BarSeries {
     fn eq(&self, other: &Self) -> bool {
-        self.len() == other.len() && self.bars().eq(other.bars()) && self.labels == other.labels
+        self.len() == other.len()
+            && self.bars().eq(other.bars())
+            && self.labels().eq(other.labels())
     }
 }
 
@@ -342,8 +361,8 @@ mod tests {
             head.append(tail);
             head.append(TimeLabels::default());
             assert_eq!(head, whole, "cut {cut}");
-            assert_eq!(head, all);
-            assert_eq!((head.first(), head.last()), (Some("a"), Some("d")));
+            assert_eq!(head.iter().collect::<Vec<_>>(), all);
+            assert_eq!((head.get(0), head.get(4)), (Some("a"), Some("d")));
             assert_eq!(head.get(3), Some("ccc"));
             assert_eq!(head.get(5), None);
         }

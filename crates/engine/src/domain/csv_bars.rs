@@ -153,7 +153,7 @@ pub(super) fn parse_rows<R: Read>(
             return Err(CsvError::NotIncreasing {
                 line: line(),
                 value: label.to_string(),
-                previous: series.labels.last().unwrap_or_default().to_string(),
+                previous: series.last_label(),
             }
             .into());
         }
@@ -189,7 +189,7 @@ pub(super) fn parse_rows<R: Read>(
             }
             .into());
         }
-        series.push(bar, label);
+        series.push_parsed(bar, label);
     }
     Ok((series, first_offset))
 }

@@ -230,8 +230,8 @@ fn load<S: Source>(
             if next.time_ms <= prev.time_ms {
                 return Err(CsvError::NotIncreasing {
                     line: locate(offset),
-                    value: piece.labels.first().unwrap_or_default().to_string(),
-                    previous: series.labels.last().unwrap_or_default().to_string(),
+                    value: piece.label(0).unwrap_or_default().into_owned(),
+                    previous: series.last_label(),
                 }
                 .into());
             }
@@ -286,7 +286,7 @@ mod tests {
             Ok(series) => format!(
                 "{:?} {:?}",
                 series.bars().collect::<Vec<_>>(),
-                series.labels.iter().collect::<Vec<_>>()
+                series.labels().collect::<Vec<_>>()
             ),
             Err(e) => format!("error: {e}"),
         }
