@@ -9,7 +9,7 @@ use std::fs::File;
 use std::io::Read;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use super::bars::{BarSeries, CsvError};
 use super::csv_bars::{self, Failure, Locate};
@@ -61,15 +61,23 @@ fn parse_cut_at(bytes: &[u8], points: &[u64]) -> Result<BarSeries, CsvError> {
     })
 }
 
-/// Below this many bytes per piece a second thread costs more than it saves.
+/// Below this many bytes per piece another piece costs more than it saves.
 const MIN_PIECE_BYTES: u64 = 1 << 20;
 
-/// Where to cut a file of `total` bytes: one piece per core (at most 8) for files of a few MB
-/// and more, none below that; the points are evenly spaced.
+/// Pieces per core: the threads take pieces as they finish the last one, so a thread that runs
+/// slower (a busier core) takes fewer, and the wait at the end is at most one small piece.
+const PIECES_PER_CORE: usize = 8;
+
+/// Threads that parse: one per core, at most 8.
+fn threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
+}
+
+/// Where to cut a file of `total` bytes: [`PIECES_PER_CORE`] pieces per thread for files of
+/// many MB, fewer below that, none under 2 MB; the points are evenly spaced.
 fn even_points(total: u64) -> Vec<u64> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let by_size = usize::try_from(total / MIN_PIECE_BYTES).unwrap_or(usize::MAX);
-    let pieces = cores.min(by_size).clamp(1, 8) as u64;
+    let pieces = (threads() * PIECES_PER_CORE).min(by_size).max(1) as u64;
     (1..pieces).map(|k| total * k / pieces).collect()
 }
 
@@ -184,7 +192,7 @@ fn load<S: Source>(
     let mut head = csv_bars::reader(Reporting {
         range: range(0, ends[0]),
         total,
-        progress: &mut *progress,
+        progress,
     });
     let header = csv_bars::read_header(&mut head, locate);
     let quoted_header = head.get_ref().range.quoted;
@@ -195,28 +203,43 @@ fn load<S: Source>(
         }
         Err(e) => return Err(e),
     };
-    let (first, rest) = std::thread::scope(|scope| {
-        let others: Vec<_> = starts
-            .iter()
-            .zip(&ends)
-            .skip(1)
-            .map(|(&at, &end)| {
-                let piece = range(at, end);
-                scope.spawn(move || {
-                    let mut rdr = csv_bars::reader(piece);
-                    let parsed = csv_bars::parse_rows(&mut rdr, cols, at, end - at, locate);
-                    (parsed, rdr.get_ref().quoted)
-                })
-            })
+    // Pieces 1.. go to whichever thread asks next; piece 0 (its reader is past the header)
+    // stays on this thread, which then asks for more too.
+    let next = AtomicUsize::new(1);
+    let take_piece = || {
+        let k = next.fetch_add(1, Ordering::Relaxed);
+        let (&at, &end) = (starts.get(k)?, ends.get(k)?);
+        let mut rdr = csv_bars::reader(range(at, end));
+        let parsed = csv_bars::parse_rows(&mut rdr, cols, at, end - at, locate);
+        Some((k, parsed, rdr.get_ref().quoted))
+    };
+    let (first, mut rest, progress) = std::thread::scope(|scope| {
+        let helpers: Vec<_> = (1..threads().min(starts.len()))
+            .map(|_| scope.spawn(|| std::iter::from_fn(take_piece).collect::<Vec<_>>()))
             .collect();
-        let parsed = csv_bars::parse_rows(&mut head, cols, 0, total, locate);
-        let first = (parsed, head.get_ref().range.quoted);
-        let rest: Vec<_> = others
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| (Err(panicked()), false)))
-            .collect();
-        (first, rest)
+        let parsed = csv_bars::parse_rows(&mut head, cols, 0, ends[0], locate);
+        let Reporting {
+            range, progress, ..
+        } = head.into_inner();
+        let first = (parsed, range.quoted);
+        let mut rest = Vec::new();
+        while let Some(piece) = take_piece() {
+            rest.push(piece);
+            progress(read.load(Ordering::Relaxed), total);
+        }
+        for helper in helpers {
+            match helper.join() {
+                Ok(done) => rest.extend(done),
+                Err(_) => rest.push((usize::MAX, Err(panicked()), false)),
+            }
+        }
+        (first, rest, progress)
     });
+    rest.sort_by_key(|(k, _, _)| *k);
+    let rest: Vec<_> = rest
+        .into_iter()
+        .map(|(_, parsed, quoted)| (parsed, quoted))
+        .collect();
     progress(read.load(Ordering::Relaxed), total);
     if starts.len() > 1 && (first.1 || rest.iter().any(|(_, quoted)| *quoted)) {
         // A quote somewhere: a cut may have split a quoted field; read it in one piece.
