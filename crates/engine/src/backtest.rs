@@ -159,9 +159,10 @@ pub fn run_with_progress(
     let mut book = FifoBook::new();
     let mut stats = TradeStats::default();
     let mut closed: Vec<ClosedTrade> = Vec::new();
-    // The bar of every fill by time: trades start and end at fills, so their time labels are
-    // found in this short list instead of a search over every bar (a cache miss per step).
-    let mut fill_bars: Vec<(i64, usize)> = Vec::new();
+    // The time text of every fill's bar, taken while the bar is at hand: trades start and end
+    // at fills, so their labels are found in this short list afterwards instead of a search
+    // over every bar (a cache miss per step).
+    let mut fill_labels: Vec<(i64, String)> = Vec::new();
     let mut equity = Vec::with_capacity(series.len());
     let mut pending: Option<f64> = None;
 
@@ -184,8 +185,9 @@ pub fn run_with_progress(
                     fee: config.fee_rate * qty * bar.open,
                     time_ms: bar.time_ms,
                 };
-                if fill_bars.last().map(|&(time, _)| time) != Some(bar.time_ms) {
-                    fill_bars.push((bar.time_ms, t));
+                if fill_labels.last().map(|(time, _)| *time) != Some(bar.time_ms) {
+                    let label = series.label(t).unwrap_or_default().into_owned();
+                    fill_labels.push((bar.time_ms, label));
                 }
                 for trade in book.apply(&fill) {
                     stats.record(&trade);
@@ -254,9 +256,8 @@ pub fn run_with_progress(
         max_drawdown_closed_trades: returns::max_drawdown_trade_equity(config.cash, &pnls),
     };
     let label = |time_ms: i64| {
-        let found = fill_bars.binary_search_by_key(&time_ms, |&(time, _)| time);
-        let text = found.ok().and_then(|i| series.label(fill_bars[i].1));
-        text.unwrap_or_default().into_owned()
+        let found = fill_labels.binary_search_by_key(&time_ms, |(time, _)| *time);
+        found.map_or_else(|_| String::new(), |i| fill_labels[i].1.clone())
     };
     let trades = closed
         .iter()
