@@ -16,6 +16,18 @@ use std::time::{Duration, Instant};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Ticks(u64);
 
+impl Ticks {
+    /// The raw count, to keep in an atomic.
+    pub(crate) fn raw(self) -> u64 {
+        self.0
+    }
+
+    /// A reading kept with [`Ticks::raw`].
+    pub(crate) fn from_raw(raw: u64) -> Self {
+        Self(raw)
+    }
+}
+
 /// What [`TickClock`] reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ClockSource {

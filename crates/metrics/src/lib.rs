@@ -37,5 +37,7 @@ pub use error::MetricsError;
 pub use family::{Family, Metric};
 pub use label::LabelDomain;
 pub use labels::{LabelKind, LabelSet, Labelled};
-pub use metrics::{Counter, ExemplarData, Gauge, Histogram, NativeConfig, NativeSnapshot};
+pub use metrics::{
+    Counter, ExemplarData, ExemplarSlot, Gauge, Histogram, NativeConfig, NativeSnapshot,
+};
 pub use registry::Registry;

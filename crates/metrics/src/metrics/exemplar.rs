@@ -5,6 +5,7 @@
 //! plain scrape pays nothing for them. Recording never waits: a cell another thread is writing
 //! or a scrape is reading is skipped (an exemplar is a sample, losing one is harmless).
 
+use std::sync::atomic::AtomicU64;
 use std::sync::{Mutex, PoisonError, TryLockError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -51,6 +52,9 @@ pub(crate) fn unix_ms_now() -> i64 {
 #[derive(Default)]
 pub(crate) struct ExemplarCell {
     slot: Mutex<Option<ExemplarData>>,
+    /// [`crate::clock::Ticks`] of the last write through a sampled slot (0: none), so a hot
+    /// path can tell whether the exemplar is due without taking the lock.
+    pub(crate) sampled_at: AtomicU64,
 }
 
 impl ExemplarCell {

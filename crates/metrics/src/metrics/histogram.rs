@@ -3,10 +3,12 @@
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use super::exemplar::{unix_ms_now, valid_exemplar_labels, ExemplarCell, ExemplarData};
 use super::native::{NativeBuckets, NativeConfig, NativeSnapshot};
 use super::{is_sole_writer, thread_token, STRIPES};
+use crate::clock::{clock, Ticks};
 use crate::MetricsError;
 
 /// Observations counted into buckets `v <= bound`, plus their sum.
@@ -142,13 +144,42 @@ impl Histogram {
         if v.is_nan() || !valid_exemplar_labels(labels) {
             return false;
         }
-        let cells = self.exemplars.get_or_init(|| {
+        self.exemplar_cells_made()[idx].record(labels, v, unix_ms_now());
+        true
+    }
+
+    /// Records one observation; when its bucket's exemplar was last refreshed through this
+    /// method at least `every` before `now` (or never), also hands out the slot to write this
+    /// observation's exemplar into. For a hot path (every API request): a frequent bucket's
+    /// exemplar is refreshed once per `every` at the cost of a clock comparison otherwise, while
+    /// a rarely hit bucket (a latency spike) always takes its observation; the caller makes the
+    /// exemplar's labels only when it gets a slot. One of several threads due at once wins.
+    #[inline]
+    pub fn observe_sampled(&self, v: f64, now: Ticks, every: Duration) -> Option<ExemplarSlot<'_>> {
+        let idx = self.bucket_of(v);
+        self.observe_in(idx, v);
+        if v.is_nan() {
+            return None;
+        }
+        let cell = &self.exemplar_cells_made()[idx];
+        let last = cell.sampled_at.load(Relaxed);
+        if last != 0 && clock().seconds_between(Ticks::from_raw(last), now) < every.as_secs_f64() {
+            return None;
+        }
+        let claimed = now.raw().max(1);
+        cell.sampled_at
+            .compare_exchange(last, claimed, Relaxed, Relaxed)
+            .ok()?;
+        Some(ExemplarSlot { cell, value: v })
+    }
+
+    /// The exemplar cells, one per classic bucket, made on first use.
+    fn exemplar_cells_made(&self) -> &[ExemplarCell] {
+        self.exemplars.get_or_init(|| {
             (0..self.counts.len())
                 .map(|_| ExemplarCell::default())
                 .collect()
-        });
-        cells[idx].record(labels, v, unix_ms_now());
-        true
+        })
     }
 
     /// The classic bucket `v` falls in (`bounds.len()` is `+Inf`).
@@ -275,9 +306,67 @@ impl std::fmt::Debug for Histogram {
     }
 }
 
+/// Where [`Histogram::observe_sampled`] lets one observation's exemplar be written.
+#[must_use = "the exemplar is written by `record`"]
+pub struct ExemplarSlot<'a> {
+    cell: &'a ExemplarCell,
+    value: f64,
+}
+
+impl ExemplarSlot<'_> {
+    /// Writes the exemplar with `labels` and the current time; `false` (nothing written) when
+    /// the labels are invalid or too long, or another thread is writing the cell.
+    pub fn record(self, labels: &[(&str, &str)]) -> bool {
+        if !valid_exemplar_labels(labels) {
+            return false;
+        }
+        self.cell.record(labels, self.value, unix_ms_now());
+        true
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sampled_exemplar_is_refreshed_once_per_interval_per_bucket() {
+        let h = Histogram::new(&[0.01, 0.1]).expect("bounds");
+        let every = Duration::from_secs(1);
+        let t0 = clock().now();
+        // A reading at least `seconds` and less than twice that after t0 (ticks doubled until
+        // the clock reads that far; no waiting).
+        let later = |seconds: f64| {
+            let mut delta = 1u64;
+            while clock().seconds_between(t0, Ticks::from_raw(t0.raw() + delta)) < seconds {
+                delta *= 2;
+            }
+            Ticks::from_raw(t0.raw() + delta)
+        };
+        let first = h
+            .observe_sampled(0.005, t0, every)
+            .expect("never written: due");
+        assert!(first.record(&[("request_id", "a")]));
+        // Same bucket within the interval: counted, no slot.
+        assert!(h.observe_sampled(0.006, later(0.5), every).is_none());
+        // Another bucket is due at once (a slow request is never skipped for a fast one).
+        let slow = h
+            .observe_sampled(0.05, later(0.5), every)
+            .expect("its own bucket");
+        assert!(slow.record(&[("request_id", "slow")]));
+        let again = h
+            .observe_sampled(0.007, later(1.5), every)
+            .expect("interval over");
+        assert!(again.record(&[("request_id", "c")]));
+        assert!(h.observe_sampled(f64::NAN, later(3.0), every).is_none());
+        let ids: Vec<Option<String>> = h
+            .exemplars()
+            .into_iter()
+            .map(|e| e.map(|e| e.labels[0].1.clone()))
+            .collect();
+        assert_eq!(ids, [Some("c".into()), Some("slow".into()), None]);
+        assert_eq!(h.count(), 5);
+    }
 
     #[test]
     fn buckets_are_cumulative_and_inf_equals_count() {

@@ -9,7 +9,7 @@ pub(crate) mod native;
 pub use counter::Counter;
 pub use exemplar::{ExemplarData, EXEMPLAR_MAX_CHARS};
 pub use gauge::Gauge;
-pub use histogram::Histogram;
+pub use histogram::{ExemplarSlot, Histogram};
 pub use native::{NativeConfig, NativeSnapshot};
 
 use std::cell::Cell;

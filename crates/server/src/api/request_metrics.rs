@@ -23,13 +23,14 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::task::{ready, Context, Poll};
+use std::time::Duration;
 
 use axum::http::{HeaderName, Method, Request, StatusCode, Uri};
 use axum::response::Response;
 use tower::{Layer, Service};
 use zigquant_metrics::clock::{clock, TickClock, Ticks};
 use zigquant_metrics::labels as label;
-use zigquant_metrics::{Catalogue, Counter, Histogram, LabelDomain};
+use zigquant_metrics::{Catalogue, Counter, ExemplarSlot, Histogram, LabelDomain};
 
 use super::request_id::RequestId;
 
@@ -125,6 +126,13 @@ pub struct Recorded<F> {
     series: &'static RequestSeries,
 }
 
+/// How often a latency bucket's `request_id` exemplar is refreshed at most. A request costs a
+/// clock comparison when its bucket's exemplar is fresh, and an id, a wall-clock read and a
+/// string copy when it is due; a scrape every 15 s sees an exemplar at most this much older
+/// than the bucket's last request, and a rarely hit bucket (a slow request) always takes its
+/// request (docs/exemplars.md).
+pub const EXEMPLAR_EVERY: Duration = Duration::from_secs(1);
+
 /// Target of the access log lines.
 const ACCESS_LOG: &str = "zigquant::access";
 
@@ -137,15 +145,24 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let response = ready!(Pin::new(&mut this.response).poll(cx))?;
-        let elapsed = this.series.clock.seconds_since(this.started);
+        let now = this.series.clock.now();
+        let elapsed = this.series.clock.seconds_between(this.started, now);
+        let exemplar = this
+            .series
+            .record(this.slot, response.status(), elapsed, now);
+        if exemplar.is_none() && this.uri.is_none() {
+            // Neither an exemplar nor a log line wants this request's id: do not make one.
+            return Poll::Ready(Ok(response));
+        }
         // The guard's id (echoed by it) for an authenticated call, else the client's, else ours.
         let echoed = response
             .headers()
             .get(REQUEST_ID_HEADER)
             .and_then(|v| RequestId::from_client(v.as_bytes()));
         let id = echoed.or(this.client_id).unwrap_or_else(RequestId::next);
-        this.series
-            .record(this.slot, response.status(), elapsed, id.as_str());
+        if let Some(slot) = exemplar {
+            slot.record(&[("request_id", id.as_str())]);
+        }
         if let Some(uri) = this.uri.take() {
             let (method, route) = this.series.labels(this.slot);
             tracing::debug!(
@@ -256,7 +273,15 @@ impl RequestSeries {
         )
     }
 
-    fn record(&self, slot: usize, status: StatusCode, elapsed_seconds: f64, request_id: &str) {
+    /// Counts the request and observes its latency; the latency bucket's exemplar slot when it
+    /// is due for a refresh ([`EXEMPLAR_EVERY`]).
+    fn record(
+        &self,
+        slot: usize,
+        status: StatusCode,
+        elapsed_seconds: f64,
+        now: Ticks,
+    ) -> Option<ExemplarSlot<'_>> {
         let handles = &self.slots[slot];
         // Label values are only needed to resolve a handle, once per slot and status.
         let resolve = || {
@@ -288,7 +313,7 @@ impl RequestSeries {
                 };
                 self.catalogue.api_latency_seconds.get(&labels)
             })
-            .observe_with_exemplar(elapsed_seconds, &[("request_id", request_id)]);
+            .observe_sampled(elapsed_seconds, now, EXEMPLAR_EVERY)
     }
 }
 
@@ -351,7 +376,7 @@ mod tests {
         for (i, code) in statuses.iter().enumerate() {
             let status = StatusCode::from_u16(*code).expect("valid status");
             for _ in 0..=i {
-                s.record(slot, status, 0.001, "r-1");
+                let _ = s.record(slot, status, 0.001, s.clock.now());
             }
         }
         let text = exposition(&s);
@@ -372,11 +397,11 @@ mod tests {
     #[test]
     fn only_series_that_occur_are_exported() {
         let s = series();
-        s.record(
+        let _ = s.record(
             s.slot(&Method::GET, "/health"),
             StatusCode::OK,
             0.001,
-            "r-1",
+            s.clock.now(),
         );
         let text = exposition(&s);
         assert_eq!(
