@@ -97,11 +97,12 @@ where
         let slot = self.series.slot(request.method(), request.uri().path());
         // The raw URI is only kept when the access log will be written.
         let uri = tracing::enabled!(target: ACCESS_LOG, tracing::Level::DEBUG)
-            .then(|| request.uri().clone());
+            .then(|| Box::new(request.uri().clone()));
         let client_id = request
             .headers()
             .get(REQUEST_ID_HEADER)
-            .and_then(|v| RequestId::from_client(v.as_bytes()));
+            .and_then(|v| RequestId::from_client(v.as_bytes()))
+            .map(Box::new);
         Recorded {
             response: self.inner.call(request),
             started,
@@ -120,9 +121,11 @@ pub struct Recorded<F> {
     started: Ticks,
     slot: usize,
     /// The request's URI, when the access log is enabled.
-    uri: Option<Uri>,
+    /// Boxed (like the id below): the future is moved on every poll path, and the usual
+    /// request has neither.
+    uri: Option<Box<Uri>>,
     /// The client's `X-Request-Id`, when it sent a sane one.
-    client_id: Option<RequestId>,
+    client_id: Option<Box<RequestId>>,
     series: &'static RequestSeries,
 }
 
@@ -159,7 +162,9 @@ where
             .headers()
             .get(REQUEST_ID_HEADER)
             .and_then(|v| RequestId::from_client(v.as_bytes()));
-        let id = echoed.or(this.client_id).unwrap_or_else(RequestId::next);
+        let id = echoed
+            .or(this.client_id.as_deref().copied())
+            .unwrap_or_else(RequestId::next);
         if let Some(slot) = exemplar {
             slot.record(&[("request_id", id.as_str())]);
         }
