@@ -178,20 +178,23 @@ impl EventSink for MetricsSink {
                 side,
                 ..
             } => {
-                let id = trade_id.to_string();
+                let mut buf = [0u8; 20];
                 c.trades_total
                     .get(&trade(strategy, pair, *side))
-                    .inc_with_exemplar(&[("trade_id", &id)]);
+                    .inc_with_exemplar(&[("trade_id", decimal(*trade_id, &mut buf))]);
             }
             EngineEvent::OrderAcknowledged {
                 order_id,
                 exchange,
                 latency_seconds,
             } => {
-                let id = order_id.to_string();
+                let mut buf = [0u8; 20];
                 c.order_latency_seconds.observe_with_exemplar(
                     *latency_seconds,
-                    &[("order_id", &id), ("exchange", exchange)],
+                    &[
+                        ("order_id", decimal(*order_id, &mut buf)),
+                        ("exchange", exchange),
+                    ],
                 );
             }
             EngineEvent::OrderFinished { status, reason } => {
@@ -273,9 +276,28 @@ impl EventSink for MetricsSink {
     }
 }
 
+/// `n` in decimal, written into `buf` (an id for an exemplar label, without an allocation per
+/// fill or order).
+fn decimal(n: u64, buf: &mut [u8; 20]) -> &str {
+    use std::io::Write as _;
+    let mut rest = &mut buf[..];
+    // u64::MAX has 20 digits: the buffer always holds it.
+    let _ = write!(rest, "{n}");
+    let len = 20 - rest.len();
+    std::str::from_utf8(&buf[..len]).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_are_written_in_decimal_without_allocating() {
+        let mut buf = [0u8; 20];
+        assert_eq!(decimal(0, &mut buf), "0");
+        assert_eq!(decimal(42, &mut buf), "42");
+        assert_eq!(decimal(u64::MAX, &mut buf), "18446744073709551615");
+    }
     use zigquant_live::Venue;
     use zigquant_metrics::{CatalogueConfig, Format};
 
