@@ -47,10 +47,16 @@ pub fn metric_number_schema(_: &mut schemars::SchemaGenerator) -> schemars::Sche
 }
 
 /// The JSON Schema of an `Option<f64>` written by [`opt_f64_or_str`]: as
-/// [`metric_number_schema`], or `null`.
+/// [`metric_number_schema`], or `null`. OpenAPI 3.0's `nullable` applies to a schema's own
+/// `type`, not to a `oneOf` around it, so it goes on the number branch: `null` then matches
+/// exactly one branch (a position before its first mark has `mark_price: null`).
 #[cfg(feature = "schema")]
-pub fn opt_metric_number_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    let mut schema = metric_number_schema(generator);
-    schema.insert("nullable".into(), true.into());
-    schema
+pub fn opt_metric_number_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "description": "a number or null; undefined or infinite values are the strings \"NaN\", \"+Inf\" or \"-Inf\"",
+        "oneOf": [
+            { "type": "number", "nullable": true },
+            { "type": "string", "enum": ["NaN", "+Inf", "-Inf"] }
+        ]
+    })
 }
