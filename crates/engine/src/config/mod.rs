@@ -112,6 +112,12 @@ impl From<RawEngineConfig> for EngineConfig {
 }
 
 impl EngineConfig {
+    /// Whether every pair's prices are pushed (no pulled source): such a run has no bar tick of
+    /// its own, so each sampled bar period counts as one (docs/live.md, "Bounded state").
+    pub fn all_pairs_live(&self) -> bool {
+        self.pairs.iter().all(|p| p.source.live_venue().is_some())
+    }
+
     /// Venue names that some pair takes live prices from (`hyperliquid`, `binance`).
     pub fn live_venues(&self) -> Vec<&'static str> {
         let mut v: Vec<&'static str> = self

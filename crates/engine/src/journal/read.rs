@@ -72,6 +72,42 @@ impl Journal {
             |r| r.get(0),
         )?)
     }
+    /// Close of the latest pushed closed candle of `pair` from `venue` (`None` before the first):
+    /// a restart marks a live pair at it, as the run had. Walks the candle-time index backwards
+    /// from the newest candle, so it stops within the last period's few rows.
+    pub fn last_pushed_close(&self, venue: &str, pair: &str) -> Result<Option<f64>, JournalError> {
+        let close: Option<f64> = self
+            .conn
+            .prepare_cached(
+                "SELECT close FROM market_inbox WHERE kind = 'candle' AND venue = ?1 \
+                 AND pair = ?2 ORDER BY time_ms DESC LIMIT 1",
+            )?
+            .query_row(params![venue, pair], |r| r.get(0))
+            .or_else(|e| match e {
+                rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                e => Err(e),
+            })?;
+        if close.is_some() {
+            self.count_rows(1);
+        }
+        Ok(close)
+    }
+    /// Tick of the latest equity sample (`None` before the first): an all-live run resumes its
+    /// count of sampled periods after it. The last row by `seq`, one index step.
+    pub fn last_equity_tick(&self) -> Result<Option<u64>, JournalError> {
+        let tick: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT tick FROM equity ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .or_else(|e| match e {
+                rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                e => Err(e),
+            })?;
+        Ok(tick.map(|t| t.max(0) as u64))
+    }
     /// The last `n` bars of a pair, oldest first (strategy warm-up after a restart).
     pub fn recent_bars(&self, pair: &str, n: usize) -> Result<Vec<Bar>, JournalError> {
         let mut st = self.conn.prepare(

@@ -6,6 +6,10 @@
 //!
 //! Thinning is incremental: each pass covers at most a bounded range of ticks after the mark
 //! where the previous one stopped (kept in the checkpoint row), inside the tick's transaction.
+//!
+//! The pushed market events (`market_inbox`: live candles and link changes) are raw input whose
+//! effects (equity, fills, alerts) are journaled on their own; rows older than the same
+//! retention are deleted, oldest first and a bounded number per pass.
 
 use rusqlite::params;
 
@@ -67,6 +71,29 @@ impl Journal {
             .prepare_cached("UPDATE checkpoint SET thinned_before_tick = ?1 WHERE id = 1")?
             .execute(params![tick as i64])?;
         Ok(())
+    }
+
+    /// Deletes pushed events received before market time `before_ms`, looking at no more than
+    /// the `max_rows` oldest rows (rows are appended in market-time order, so the old ones are a
+    /// prefix); returns how many were deleted.
+    pub fn prune_inbox(&self, before_ms: i64, max_rows: u32) -> Result<usize, JournalError> {
+        let n = self
+            .conn
+            .prepare_cached(
+                "DELETE FROM market_inbox WHERE seq IN (SELECT seq FROM \
+                 (SELECT seq, market_ms FROM market_inbox ORDER BY seq LIMIT ?2) \
+                 WHERE market_ms < ?1)",
+            )?
+            .execute(params![before_ms, max_rows])?;
+        Ok(n)
+    }
+
+    /// Rows in the pushed-event inbox (tests and benchmarks; a scan).
+    pub fn inbox_rows(&self) -> Result<u64, JournalError> {
+        let n: i64 = self
+            .conn
+            .query_row("SELECT COUNT(*) FROM market_inbox", [], |r| r.get(0))?;
+        Ok(n.max(0) as u64)
     }
 
     /// Returns up to `pages` free pages to the file system (no-op on a file created without

@@ -9,7 +9,7 @@ use zigquant_analytics::rolling::RollingVar;
 
 use super::{Ev, EventQueue, Logic, PairState, Simulation, Slot, Totals};
 use crate::config::{EngineConfig, MANUAL_STRATEGY};
-use crate::domain::ids::PairId;
+use crate::domain::ids::{PairId, VenueId};
 use crate::error::EngineError;
 use crate::execution::PaperExchange;
 use crate::journal::{Journal, JournalError, PORTFOLIO_SCOPE};
@@ -100,6 +100,14 @@ impl Simulation {
                 tick = tick.max(idx + 1);
             }
         }
+        // A live pair's mark is the close of its latest applied candle, per venue.
+        for (p, pc) in pairs.iter().zip(&cfg.pairs) {
+            if let Some(venue) = pc.source.live_venue() {
+                if let Some(close) = journal.last_pushed_close(venue, p.id.as_str())? {
+                    portfolio.marks.set(&VenueId::from(venue), &p.id, close);
+                }
+            }
+        }
         let restored = journal.totals()?;
         for (s, n) in &restored.orders {
             totals.orders.insert(*s, *n);
@@ -151,6 +159,10 @@ impl Simulation {
         } else {
             cfg.feed.start_time_ms + tick as i64 * interval_ms
         };
+        // An all-live run counts its sampled bar periods as ticks (`settle_bar_close`).
+        if cfg.all_pairs_live() {
+            tick = journal.last_equity_tick()?.map_or(0, |t| t + 1);
+        }
         let mut sim = Simulation {
             speed_ms: cfg.market_ms_per_wall_sec(),
             interval_ms,

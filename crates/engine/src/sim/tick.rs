@@ -66,12 +66,20 @@ impl Simulation {
     /// tick and live candles in the same period (a mixed config), sample once, whichever comes
     /// first; the others still run the risk checks and report gauges at their new prices. Pulled
     /// ticks are one period apart, so a pulled-only run samples every tick.
+    ///
+    /// An all-live config has no pulled tick: there each sampled period is tick `k` and the next
+    /// one is `k + 1`, so the checkpoint cadence, equity retention and keyed random draws run
+    /// on live candles as on ticks (otherwise every sample would be tick 0: no checkpoint, a
+    /// restart reading the whole history, nothing ever thinned).
     pub(crate) fn settle_bar_close(&mut self, k: u64, close_ms: i64) -> Result<(), JournalError> {
         let period = close_ms.div_euclid(self.interval_ms);
         if self.sampled_period.is_none_or(|last| period > last) {
             self.sampled_period = Some(period);
             self.sample_equity(k)?;
             self.journal_upkeep(k)?;
+            if self.cfg.all_pairs_live() {
+                self.tick = k + 1;
+            }
         }
         self.check_risk()?;
         self.push_gauges(true);

@@ -1,7 +1,7 @@
-//! Journal upkeep on the bar tick, inside the tick's transaction: the statistics checkpoint a
-//! restart starts from (so restart time does not grow with history), and equity retention (so
-//! the file does not grow with it either). See `crate::journal::checkpoint` and
-//! `crate::journal::retention`.
+//! Journal upkeep on the bar tick (a sampled live period in an all-live config), inside its
+//! transaction: the statistics checkpoint a restart starts from (so restart time does not grow
+//! with history), and the retention of equity samples and pushed events (so the file does not
+//! grow with it either). See `crate::journal::checkpoint` and `crate::journal::retention`.
 
 use super::Simulation;
 use crate::journal::{JournalError, PORTFOLIO_SCOPE};
@@ -18,6 +18,10 @@ const RETENTION_EVERY_TICKS: u64 = 1024;
 /// e.g. after the retention was shortened, catches up over several passes, none of them long).
 const RETENTION_MAX_TICKS_PER_PASS: u64 = 16 * 1024;
 
+/// Pushed events looked at per retention pass: more than a live run receives in 1024 periods
+/// (two candles per pair and period on a reconnect's backfill, plus link changes).
+const RETENTION_MAX_INBOX_ROWS_PER_PASS: u32 = 64 * 1024;
+
 const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: f64 = 86_400_000.0;
 
@@ -29,7 +33,7 @@ impl Simulation {
             self.write_checkpoint(k)?;
         }
         if (k + 1).is_multiple_of(RETENTION_EVERY_TICKS) {
-            self.thin_old_equity(k)?;
+            self.apply_retention(k)?;
         }
         Ok(())
     }
@@ -40,12 +44,17 @@ impl Simulation {
         self.journal.write_checkpoint(CHECKPOINT_VERSION, k, &state)
     }
 
-    /// Thins equity samples older than the retention to each hour's lowest and highest.
-    fn thin_old_equity(&mut self, k: u64) -> Result<(), JournalError> {
+    /// Thins equity samples older than the retention to each hour's lowest and highest, and
+    /// deletes pushed events older than it.
+    fn apply_retention(&mut self, k: u64) -> Result<(), JournalError> {
         let days = self.cfg.journal.equity_retention_days;
         if days <= 0.0 {
             return Ok(());
         }
+        let pruned = self.journal.prune_inbox(
+            self.now_ms - (days * DAY_MS) as i64,
+            RETENTION_MAX_INBOX_ROWS_PER_PASS,
+        )?;
         let interval = self.interval_ms.max(1);
         let retention_ticks = (days * DAY_MS / interval as f64).ceil() as u64;
         let per_hour = (HOUR_MS / interval).max(1) as u64;
@@ -54,6 +63,9 @@ impl Simulation {
         let from = self.journal.thinned_before()?;
         let to = cutoff.min(from + RETENTION_MAX_TICKS_PER_PASS / per_hour * per_hour);
         if to <= from {
+            if pruned > 0 {
+                self.journal.incremental_vacuum(0)?;
+            }
             return Ok(());
         }
         let mut scopes: Vec<String> = self.portfolio.accounts.keys().cloned().collect();
@@ -68,6 +80,7 @@ impl Simulation {
             from,
             to,
             deleted,
+            pruned,
             "equity samples thinned to hourly min/max"
         );
         Ok(())
