@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+import dashboard_queries
 import promql_refs
 from zq_stack import (ROOT, Proc, free_port, start_alertmanager, start_prometheus, start_zigquant,
                       wait_until)
@@ -133,6 +134,18 @@ def test_a_live_outage_reaches_alertmanager_and_recovers(procs, zigquant_bin, fi
     before = float(gauge(prom, candles))
     wait_until("candles flowing again", lambda: float(gauge(prom, candles)) > before + 3,
                timeout=30, proc=zq.proc)
+
+    # The dashboard's "Live feeds" row (empty on a simulated run) shows this feed: messages, delay
+    # and reconnects have data; the errors query evaluates (this run has no feed error, so no line).
+    dash = promql_refs.load_dashboard()
+    exprs = promql_refs.dashboard_exprs(dash, {"instance": ".*", "datasource": "prometheus"}, live=True)
+    assert {title for title, *_ in exprs} == promql_refs.live_feed_titles(dash) and len(exprs) >= 4, exprs
+    errors = [e for e in exprs if "zigquant_market_data_errors_total" in e[2]]
+    assert len(errors) == 1, exprs
+    empty = dashboard_queries.without_data(prom, [e for e in exprs if e not in errors], timeout=30,
+                                           traffic=lambda: None)
+    assert not empty, "Live feeds panels without data:\n" + "\n".join(empty)
+    prom.query_range(errors[0][2], seconds=60)
     zq.proc.stop()
     log = zq.proc.log.read_text(errors="replace")
     assert "panicked" not in log
