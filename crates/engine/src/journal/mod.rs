@@ -35,8 +35,9 @@ pub use reader::JournalReader;
 /// SQLite page cache per connection, KiB. The journal is append-mostly (new rows go to the
 /// right edge of each B-tree) and restarts read a bounded tail, so a small cache costs little
 /// speed, while SQLite's default (2,000 KiB per connection, allocated with libc malloc) was the
-/// largest part of the service's growing RSS (docs/benchmarks.md §4).
-pub(crate) const PAGE_CACHE_KIB: i64 = 512;
+/// largest part of the service's growing RSS (docs/benchmarks.md §4). 256 KiB is 64 pages:
+/// the right edges of every table and index a step writes, with room to spare.
+pub(crate) const PAGE_CACHE_KIB: i64 = 256;
 
 /// Scope name of the portfolio's equity samples (strategy names cannot contain `*`).
 pub const PORTFOLIO_SCOPE: &str = "*";
