@@ -161,16 +161,16 @@ impl<M: Metric> FamilyInner<M> {
 impl<M: Metric> Collect for FamilyInner<M> {
     fn encode(&self, format: Format, scratch: &mut Scratch, out: &mut Vec<u8>) {
         let t = self.read();
-        if t.entries.is_empty() {
+        if t.series.is_empty() {
             return;
         }
         let created = self.created.load(Relaxed);
         if format == Format::Protobuf {
             let guess = self.pb_prefix.load(Relaxed);
             let used = protobuf::write_family(&self.meta, guess, out, |out| {
-                for e in &t.entries {
-                    let labels = e.labels_pb.get_or_init(|| self.encode_labels_pb(e.key));
-                    e.metric.write_proto(labels, created, scratch, out);
+                for (s, c) in t.series.iter().zip(&t.cold) {
+                    let labels = c.labels_pb.get_or_init(|| self.encode_labels_pb(c.key));
+                    s.metric.write_proto(labels, created, scratch, out);
                 }
             });
             self.pb_prefix.store(used, Relaxed);
@@ -178,14 +178,15 @@ impl<M: Metric> Collect for FamilyInner<M> {
         }
         encoding::write_header(&self.meta, format, out);
         let base = &*self.meta.base;
-        for e in &t.entries {
+        let mut labels = t.labels();
+        for s in &t.series {
             let series = SeriesText {
                 base,
-                labels: &e.labels,
+                labels: labels.next_of(s),
                 le: &self.le,
                 created,
             };
-            e.metric.write_series(format, &series, scratch, out);
+            s.metric.write_series(format, &series, scratch, out);
         }
     }
 }
