@@ -15,8 +15,10 @@ pub mod openmetrics;
 pub mod protobuf;
 pub mod text;
 
+pub use lines::SampleHeads;
 pub(crate) use lines::{
-    write_counter_sample, write_counter_sample_f64, write_gauge_sample, write_histogram_samples,
+    write_counter_line, write_counter_sample_f64, write_gauge_line, write_gauge_sample,
+    write_histogram_lines,
 };
 #[cfg(test)]
 pub(crate) use numbers::write_unix_ms_as_seconds;

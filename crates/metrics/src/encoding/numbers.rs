@@ -11,11 +11,43 @@ const DIGIT_PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
 
 /// Appends an unsigned integer in decimal.
 #[inline]
-pub fn write_u64(mut v: u64, out: &mut Vec<u8>) {
+pub fn write_u64(v: u64, out: &mut Vec<u8>) {
+    // Small values (bucket counts, most counters) as one fixed-size append, no copy call.
     if v < 10 {
         out.push(b'0' + v as u8);
-        return;
+    } else if v < 100 {
+        out.extend_from_slice(&pair(v));
+    } else if v < 1000 {
+        let [a, b] = pair(v % 100);
+        out.extend_from_slice(&[b'0' + (v / 100) as u8, a, b]);
+    } else {
+        write_u64_long(v, out);
     }
+}
+
+/// Appends an unsigned integer in decimal and a newline (the end of most sample lines).
+#[inline]
+pub(crate) fn write_u64_line(v: u64, out: &mut Vec<u8>) {
+    if v < 10 {
+        out.extend_from_slice(&[b'0' + v as u8, b'\n']);
+    } else if v < 100 {
+        let [a, b] = pair(v);
+        out.extend_from_slice(&[a, b, b'\n']);
+    } else {
+        write_u64(v, out);
+        out.push(b'\n');
+    }
+}
+
+/// The two digits of `v` (below 100).
+#[inline]
+fn pair(v: u64) -> [u8; 2] {
+    let i = (v % 100) as usize * 2;
+    [DIGIT_PAIRS[i], DIGIT_PAIRS[i + 1]]
+}
+
+/// [`write_u64`] for values of four digits or more.
+fn write_u64_long(mut v: u64, out: &mut Vec<u8>) {
     let mut buf = [0u8; 20];
     let mut i = buf.len();
     while v >= 100 {
@@ -48,7 +80,8 @@ pub fn write_f64(v: f64, out: &mut Vec<u8>) {
         out.extend_from_slice(b"+Inf");
     } else if v == f64::NEG_INFINITY {
         out.extend_from_slice(b"-Inf");
-    } else if v.fract() == 0.0 && v.abs() < 1e15 {
+    } else if v.abs() < 1e15 && (v as i64) as f64 == v {
+        // An integer (the test is two conversions; `fract` is a libm call without SSE4.1).
         if v < 0.0 {
             out.push(b'-');
         }
@@ -150,6 +183,7 @@ mod tests {
             0u64,
             7,
             10,
+            42,
             99,
             100,
             101,
@@ -162,6 +196,9 @@ mod tests {
             let mut out = Vec::new();
             write_u64(v, &mut out);
             assert_eq!(String::from_utf8(out).expect("ascii"), v.to_string());
+            let mut line = Vec::new();
+            write_u64_line(v, &mut line);
+            assert_eq!(String::from_utf8(line).expect("ascii"), format!("{v}\n"));
         }
     }
 }

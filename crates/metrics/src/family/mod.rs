@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
-use crate::encoding::{self, FamilyMeta};
+use crate::encoding::{self, FamilyMeta, SampleHeads};
 use crate::hash::{hash_values, FxBuild};
 use crate::{LabelDomain, MetricsError};
 
@@ -74,7 +74,8 @@ pub(crate) struct FamilyInner<M> {
     /// `ceil(log2(len))` bits, so decoding is a shift and a mask).
     shifts: Box<[u32]>,
     masks: Box<[u64]>,
-    le: Box<[Box<str>]>,
+    /// The family's sample-line beginnings and bucket endings, rendered once.
+    heads: SampleHeads,
     make: Box<dyn Fn() -> M + Send + Sync>,
     table: RwLock<Table<M>>,
     /// The lookup fast path: a fixed-size, insert-only, lock-free cache from the hash of the
@@ -152,13 +153,14 @@ impl<M: Metric> Family<M> {
             .saturating_mul(2)
             .next_power_of_two()
             .clamp(FAST_PROBES, FAST_SLOTS_MAX);
+        let heads = SampleHeads::new(&meta.base, &le);
         let inner = Arc::new(FamilyInner {
             meta,
             fast: (0..slots).map(|_| OnceLock::new()).collect(),
             domains: domains.into_boxed_slice(),
             shifts: shifts.into_boxed_slice(),
             masks: masks.into_boxed_slice(),
-            le,
+            heads,
             make,
             table: RwLock::new(Table {
                 index: HashMap::default(),
