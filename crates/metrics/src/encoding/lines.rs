@@ -37,6 +37,7 @@ pub(crate) fn write_gauge_sample(base: &str, labels: &str, v: f64, out: &mut Vec
 /// `name_count{`) and each bucket's ending (`le="0.25"} `, `+Inf` last), rendered once when the
 /// family is made, so a line is a few copies instead of one per name part.
 #[derive(Debug)]
+#[doc(hidden)]
 pub struct SampleHeads {
     total: Box<[u8]>,
     plain: Box<[u8]>,
