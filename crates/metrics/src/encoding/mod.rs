@@ -15,8 +15,10 @@ pub mod openmetrics;
 pub mod protobuf;
 pub mod text;
 
+pub use lines::SampleHeads;
 pub(crate) use lines::{
-    write_counter_sample, write_counter_sample_f64, write_gauge_sample, write_histogram_samples,
+    write_counter_line, write_counter_sample_f64, write_gauge_line, write_gauge_sample,
+    write_histogram_lines,
 };
 #[cfg(test)]
 pub(crate) use numbers::write_unix_ms_as_seconds;
@@ -236,14 +238,15 @@ pub(crate) fn write_label_pairs<'a>(
     }
 }
 
-/// Renders `name="value",...` for a series, once, at creation.
-pub(crate) fn render_labels<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> Box<str> {
+/// Renders `name="value",...` for a series, once, at creation, appended to `text`.
+pub(crate) fn render_labels_into<'a>(
+    pairs: impl Iterator<Item = (&'a str, &'a str)>,
+    text: &mut String,
+) {
     let mut out = Vec::new();
     write_label_pairs(pairs, &mut out);
-    // Only valid UTF-8 went in (str slices and ASCII escapes), so this cannot fail.
-    String::from_utf8(out)
-        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
-        .into_boxed_str()
+    // Only valid UTF-8 went in (str slices and ASCII escapes), so nothing is replaced.
+    text.push_str(&String::from_utf8_lossy(&out));
 }
 
 /// The `le` label value of a bucket bound.

@@ -11,11 +11,43 @@ const DIGIT_PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
 
 /// Appends an unsigned integer in decimal.
 #[inline]
-pub fn write_u64(mut v: u64, out: &mut Vec<u8>) {
+pub fn write_u64(v: u64, out: &mut Vec<u8>) {
+    // Small values (bucket counts, most counters) as one fixed-size append, no copy call.
     if v < 10 {
         out.push(b'0' + v as u8);
-        return;
+    } else if v < 100 {
+        out.extend_from_slice(&pair(v));
+    } else if v < 1000 {
+        let [a, b] = pair(v % 100);
+        out.extend_from_slice(&[b'0' + (v / 100) as u8, a, b]);
+    } else {
+        write_u64_long(v, out);
     }
+}
+
+/// Appends an unsigned integer in decimal and a newline (the end of most sample lines).
+#[inline]
+pub(crate) fn write_u64_line(v: u64, out: &mut Vec<u8>) {
+    if v < 10 {
+        out.extend_from_slice(&[b'0' + v as u8, b'\n']);
+    } else if v < 100 {
+        let [a, b] = pair(v);
+        out.extend_from_slice(&[a, b, b'\n']);
+    } else {
+        write_u64(v, out);
+        out.push(b'\n');
+    }
+}
+
+/// The two digits of `v` (below 100).
+#[inline]
+fn pair(v: u64) -> [u8; 2] {
+    let i = (v % 100) as usize * 2;
+    [DIGIT_PAIRS[i], DIGIT_PAIRS[i + 1]]
+}
+
+/// [`write_u64`] for values of four digits or more.
+fn write_u64_long(mut v: u64, out: &mut Vec<u8>) {
     let mut buf = [0u8; 20];
     let mut i = buf.len();
     while v >= 100 {
@@ -48,15 +80,64 @@ pub fn write_f64(v: f64, out: &mut Vec<u8>) {
         out.extend_from_slice(b"+Inf");
     } else if v == f64::NEG_INFINITY {
         out.extend_from_slice(b"-Inf");
-    } else if v.fract() == 0.0 && v.abs() < 1e15 {
+    } else if v.abs() < 1e15 && (v as i64) as f64 == v {
+        // An integer (the test is two conversions; `fract` is a libm call without SSE4.1).
         if v < 0.0 {
             out.push(b'-');
         }
         write_u64(v.abs() as u64, out);
-    } else {
+    } else if !write_short_decimal(v, out) {
         let mut buf = ryu::Buffer::new();
         out.extend_from_slice(buf.format_finite(v).as_bytes());
     }
+}
+
+/// Most decimal places [`write_short_decimal`] writes (`x.123456`).
+const SHORT_DECIMAL_DIGITS: usize = 6;
+const POW10: [f64; SHORT_DECIMAL_DIGITS + 1] = [1.0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6];
+
+/// Writes a non-integer `v` with 1e-4 <= |v| < 1e9 that has a decimal of at most six places
+/// reading back as `v` (a price, a ratio, `0.25`: most gauges), exactly as Ryu spells it, and
+/// says whether it did; Ryu's general digit loop costs several times more for such values.
+///
+/// Why it is Ryu's output: in that range the interval of reals that round to `v` is narrower
+/// than 1e-6, so it holds at most one decimal of k places for each k <= 6. For k = 1, 2, ...
+/// that decimal, if any, is `n / 10^k` with `n` the integer nearest `v * 10^k` (the product is
+/// within 2^-52 of it relatively, far less than 0.5); it reads back as `v` exactly when the
+/// correctly rounded division `n / 10^k` is `v`. The first k that works gives the decimal with
+/// the fewest digits, which is Ryu's (shortest; unique, so no tie to break), and Ryu writes a
+/// number of this size in plain notation: `[-]int.frac`, `frac` with exactly k digits.
+#[inline]
+fn write_short_decimal(v: f64, out: &mut Vec<u8>) -> bool {
+    let a = v.abs();
+    if !(1e-4..1e9).contains(&a) {
+        return false;
+    }
+    for (k, scale) in POW10.iter().enumerate().skip(1) {
+        let p = a * scale;
+        // Below 2^50, so adding 0.5 is exact and the conversion rounds to nearest (through
+        // i64: one instruction each way, where u64 takes several).
+        let n = (p + 0.5) as i64;
+        // Cheap filter before the division: a decimal that reads back as `v` is within
+        // p * 2^-52 of p; anything farther cannot be one.
+        if (p - n as f64).abs() <= p * (4.0 * f64::EPSILON) && n as f64 / scale == a {
+            if v < 0.0 {
+                out.push(b'-');
+            }
+            let n = n.unsigned_abs();
+            let unit = 10u64.pow(k as u32);
+            write_u64(n / unit, out);
+            let mut frac = n % unit;
+            let mut digits = [b'.'; SHORT_DECIMAL_DIGITS + 1];
+            for d in digits[1..=k].iter_mut().rev() {
+                *d = b'0' + (frac % 10) as u8;
+                frac /= 10;
+            }
+            out.extend_from_slice(&digits[..=k]);
+            return true;
+        }
+    }
+    false
 }
 
 /// Unix milliseconds as seconds with up to three decimals, exactly (`1700000000.123`).
@@ -144,12 +225,81 @@ mod tests {
         }
     }
 
+    /// Every float the short-decimal path could take is spelled as Ryu spells it: short
+    /// decimals of every length up to the limit and past it, the same scaled, values that only
+    /// look short (`1.1099999999999999`), the range's edges, negatives, random bit patterns.
+    #[test]
+    fn short_decimals_are_spelled_as_ryu_spells_them() {
+        let ryu = |v: f64| ryu::Buffer::new().format_finite(v).to_owned();
+        let mut values = Vec::new();
+        for i in 0..20_000u32 {
+            let i = f64::from(i);
+            values.extend([i * 0.37, i / 37.0, i * 0.001, i * 1e-4, i * 0.1 + 0.05]);
+            values.extend([i * 12_345.678_9, i * 1e-7, 1e9 - i * 0.5, 1e-4 + i * 1e-9]);
+        }
+        for places in 1..=9 {
+            let unit = 10f64.powi(places);
+            for n in [
+                1.0,
+                3.0,
+                7.0,
+                11.0,
+                99.0,
+                12_345.0,
+                999_999.0,
+                123_456_789.0,
+            ] {
+                values.push(n / unit);
+                values.push((n + unit) / unit);
+            }
+        }
+        values.extend([
+            1e-4,
+            1.000_000_1e-4,
+            9.999_999e-5,
+            1e9,
+            999_999_999.5,
+            0.3,
+            0.1 + 0.2,
+        ]);
+        let mut bits = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..200_000 {
+            bits ^= bits << 13;
+            bits ^= bits >> 7;
+            bits ^= bits << 17;
+            let v = f64::from_bits(bits);
+            values.push(v);
+            // Random values of the right size, and their six-place roundings.
+            let v = (bits >> 11) as f64 / (1u64 << 53) as f64 * 10f64.powi((bits % 14) as i32 - 4);
+            values.push(v);
+            values.push((v * 1e6).round() / 1e6);
+        }
+        let mut taken = 0;
+        for v in values {
+            for v in [v, -v] {
+                if !v.is_finite() || (v as i64) as f64 == v {
+                    continue;
+                }
+                let mut out = Vec::new();
+                if write_short_decimal(v, &mut out) {
+                    assert_eq!(String::from_utf8(out).expect("ascii"), ryu(v), "{v:e}");
+                    taken += 1;
+                }
+            }
+        }
+        assert!(taken > 200_000, "the short path was taken {taken} times");
+        let took = |v: f64| write_short_decimal(v, &mut Vec::new());
+        assert!(took(0.37) && took(-369.63) && took(0.0027) && took(123_456.123_456));
+        assert!(!took(1.109_999_999_999_999_9) && !took(0.1 + 0.2) && !took(1e-5));
+    }
+
     #[test]
     fn integers_in_decimal() {
         for v in [
             0u64,
             7,
             10,
+            42,
             99,
             100,
             101,
@@ -162,6 +312,9 @@ mod tests {
             let mut out = Vec::new();
             write_u64(v, &mut out);
             assert_eq!(String::from_utf8(out).expect("ascii"), v.to_string());
+            let mut line = Vec::new();
+            write_u64_line(v, &mut line);
+            assert_eq!(String::from_utf8(line).expect("ascii"), format!("{v}\n"));
         }
     }
 }

@@ -2,7 +2,9 @@
 //! when the name ends in a base unit, HELP escapes `\"` too, and the exposition ends `# EOF`.
 //! Only OpenMetrics (of the text formats) carries exemplars and `_created`: their lines are here.
 
-use super::lines::{write_bucket_value, write_series_prefix, write_sum_and_count};
+use super::lines::{
+    write_bucket_lines, write_counter_head, write_series_prefix, write_sum_and_count, SampleHeads,
+};
 use super::numbers::{write_f64, write_u64, write_unix_ms_as_seconds};
 use super::{escape_help, write_label_pairs, FamilyMeta};
 use crate::metrics::exemplar::{ExemplarCell, ExemplarData};
@@ -53,14 +55,13 @@ fn write_created(base: &str, labels: &str, created_ms: i64, out: &mut Vec<u8>) {
 
 /// An OpenMetrics counter: the sample (with its exemplar) and `_created`.
 pub(crate) fn write_om_counter(
-    base: &str,
-    labels: &str,
+    (heads, base, labels): (&SampleHeads, &str, &str),
     v: u64,
     exemplar: Option<&ExemplarCell>,
     created_ms: Option<i64>,
     out: &mut Vec<u8>,
 ) {
-    write_series_prefix(base, "_total", labels, out);
+    write_counter_head(heads, labels, out);
     write_u64(v, out);
     write_cell_exemplar(exemplar, out);
     out.push(b'\n');
@@ -72,20 +73,17 @@ pub(crate) fn write_om_counter(
 /// An OpenMetrics histogram series: buckets (each with its exemplar, `+Inf` last), `_sum`,
 /// `_count`, `_created` (when `created_ms` is set).
 pub(crate) fn write_om_histogram(
-    base: &str,
-    labels: &str,
-    le: &[Box<str>],
+    (heads, base, labels): (&SampleHeads, &str, &str),
     (cumulative, sum): (&[u64], f64),
     (exemplars, created_ms): (Option<&[ExemplarCell]>, Option<i64>),
     out: &mut Vec<u8>,
 ) {
-    let count = cumulative.last().copied().unwrap_or(0);
-    for (i, c) in cumulative.iter().enumerate() {
-        write_bucket_value(base, labels, le.get(i).map(|l| &**l), *c, out);
+    let exemplar = |i: usize, out: &mut Vec<u8>| {
         write_cell_exemplar(exemplars.and_then(|e| e.get(i)), out);
-        out.push(b'\n');
-    }
-    write_sum_and_count(base, labels, sum, count, out);
+    };
+    write_bucket_lines(heads, labels, cumulative, out, Some(exemplar));
+    let count = cumulative.last().copied().unwrap_or(0);
+    write_sum_and_count(heads, labels, sum, count, out);
     if let Some(ms) = created_ms {
         write_created(base, labels, ms, out);
     }

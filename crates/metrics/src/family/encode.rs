@@ -5,7 +5,7 @@
 use std::sync::atomic::Ordering::Relaxed;
 
 use super::FamilyInner;
-use crate::encoding::{self, protobuf, Format, MetricType, Scratch};
+use crate::encoding::{self, protobuf, Format, MetricType, SampleHeads, Scratch};
 use crate::{Counter, Gauge, Histogram};
 
 /// A metric type a [`Family`] can hold: [`Counter`], [`Gauge`] or [`Histogram`]. Sealed: the
@@ -19,8 +19,8 @@ pub struct SeriesText<'a> {
     pub base: &'a str,
     /// Rendered label text (`a="x",b="y"`).
     pub labels: &'a str,
-    /// Rendered `le` values of a histogram's bounds.
-    pub le: &'a [Box<str>],
+    /// The family's rendered line beginnings and bucket endings.
+    pub heads: &'a SampleHeads,
     /// Whether `_created` is written (OpenMetrics).
     pub created: bool,
 }
@@ -58,11 +58,11 @@ impl sealed::Sealed for Counter {
     #[inline]
     fn write_series(&self, format: Format, s: &SeriesText<'_>, _: &mut Scratch, out: &mut Vec<u8>) {
         if format == Format::Text {
-            encoding::write_counter_sample(s.base, s.labels, self.get(), out);
+            encoding::write_counter_line(s.heads, s.labels, self.get(), out);
         } else {
             let created = s.created.then(|| self.created_ms());
-            let v = self.get();
-            encoding::write_om_counter(s.base, s.labels, v, self.exemplar_cell(), created, out);
+            let names = (s.heads, s.base, s.labels);
+            encoding::write_om_counter(names, self.get(), self.exemplar_cell(), created, out);
         }
     }
     #[inline]
@@ -83,7 +83,7 @@ impl sealed::Sealed for Gauge {
     const TYPE: MetricType = MetricType::Gauge;
     #[inline]
     fn write_series(&self, _: Format, s: &SeriesText<'_>, _: &mut Scratch, out: &mut Vec<u8>) {
-        encoding::write_gauge_sample(s.base, s.labels, self.get(), out);
+        encoding::write_gauge_line(s.heads, s.labels, self.get(), out);
     }
     #[inline]
     fn write_proto(&self, labels: &[u8], _: bool, _: &mut Scratch, out: &mut Vec<u8>) {
@@ -104,19 +104,10 @@ impl sealed::Sealed for Histogram {
     ) {
         let sum = self.snapshot_into(&mut scratch.cumulative);
         if format == Format::Text {
-            encoding::write_histogram_samples(
-                s.base,
-                s.labels,
-                s.le,
-                &scratch.cumulative,
-                sum,
-                out,
-            );
+            encoding::write_histogram_lines(s.heads, s.labels, &scratch.cumulative, sum, out);
         } else {
             encoding::write_om_histogram(
-                s.base,
-                s.labels,
-                s.le,
+                (s.heads, s.base, s.labels),
                 (&scratch.cumulative, sum),
                 (self.exemplar_cells(), s.created.then(|| self.created_ms())),
                 out,
@@ -161,16 +152,16 @@ impl<M: Metric> FamilyInner<M> {
 impl<M: Metric> Collect for FamilyInner<M> {
     fn encode(&self, format: Format, scratch: &mut Scratch, out: &mut Vec<u8>) {
         let t = self.read();
-        if t.entries.is_empty() {
+        if t.series.is_empty() {
             return;
         }
         let created = self.created.load(Relaxed);
         if format == Format::Protobuf {
             let guess = self.pb_prefix.load(Relaxed);
             let used = protobuf::write_family(&self.meta, guess, out, |out| {
-                for e in &t.entries {
-                    let labels = e.labels_pb.get_or_init(|| self.encode_labels_pb(e.key));
-                    e.metric.write_proto(labels, created, scratch, out);
+                for (s, c) in t.series.iter().zip(&t.cold) {
+                    let labels = c.labels_pb.get_or_init(|| self.encode_labels_pb(c.key));
+                    s.metric.write_proto(labels, created, scratch, out);
                 }
             });
             self.pb_prefix.store(used, Relaxed);
@@ -178,14 +169,15 @@ impl<M: Metric> Collect for FamilyInner<M> {
         }
         encoding::write_header(&self.meta, format, out);
         let base = &*self.meta.base;
-        for e in &t.entries {
+        let mut labels = t.labels();
+        for s in &t.series {
             let series = SeriesText {
                 base,
-                labels: &e.labels,
-                le: &self.le,
+                labels: labels.next_of(s),
+                heads: &self.heads,
                 created,
             };
-            e.metric.write_series(format, &series, scratch, out);
+            s.metric.write_series(format, &series, scratch, out);
         }
     }
 }

@@ -12,23 +12,59 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
-use crate::encoding::{self, FamilyMeta};
+use crate::encoding::{self, FamilyMeta, SampleHeads};
 use crate::hash::{hash_values, FxBuild};
 use crate::{LabelDomain, MetricsError};
 
-/// One series: its label text (rendered and escaped once), its key and the metric.
-struct Entry<M> {
-    labels: Box<str>,
-    key: u64,
-    /// The protobuf label pairs, encoded on the first protobuf scrape.
-    labels_pb: OnceLock<Box<[u8]>>,
+/// What a text scrape reads of one series: the metric and where its label text ends in
+/// [`Table::label_text`] (it starts where the previous series' ends). Small and dense, so a
+/// scrape walks the series in order without touching the protobuf cache or the keys.
+struct Series<M> {
     metric: Arc<M>,
+    labels_end: usize,
+}
+
+/// The rest of a series, in the same order as [`Table::series`]: its key and its protobuf label
+/// pairs (encoded on the first protobuf scrape).
+struct Cold {
+    key: u64,
+    labels_pb: OnceLock<Box<[u8]>>,
 }
 
 struct Table<M> {
-    /// Series key -> position in `entries`.
+    /// Series key -> position in `series`.
     index: HashMap<u64, u32, FxBuild>,
-    entries: Vec<Entry<M>>,
+    series: Vec<Series<M>>,
+    /// The label text (`a="x",b="y"`, rendered and escaped once) of every series, back to back
+    /// in series order: a scrape reads it as one stream instead of one allocation per series.
+    label_text: String,
+    cold: Vec<Cold>,
+}
+
+impl<M> Table<M> {
+    /// A cursor over the series' label text, to be advanced series by series in order.
+    fn labels(&self) -> LabelCursor<'_> {
+        LabelCursor {
+            text: &self.label_text,
+            start: 0,
+        }
+    }
+}
+
+/// Walks [`Table::label_text`] series by series.
+struct LabelCursor<'a> {
+    text: &'a str,
+    start: usize,
+}
+
+impl<'a> LabelCursor<'a> {
+    /// The label text of `s`, the series after the one asked for last (the first at first).
+    #[inline]
+    fn next_of<M>(&mut self, s: &Series<M>) -> &'a str {
+        let labels = self.text.get(self.start..s.labels_end).unwrap_or_default();
+        self.start = s.labels_end;
+        labels
+    }
 }
 
 pub(crate) struct FamilyInner<M> {
@@ -38,7 +74,8 @@ pub(crate) struct FamilyInner<M> {
     /// `ceil(log2(len))` bits, so decoding is a shift and a mask).
     shifts: Box<[u32]>,
     masks: Box<[u64]>,
-    le: Box<[Box<str>]>,
+    /// The family's sample-line beginnings and bucket endings, rendered once.
+    heads: SampleHeads,
     make: Box<dyn Fn() -> M + Send + Sync>,
     table: RwLock<Table<M>>,
     /// The lookup fast path: a fixed-size, insert-only, lock-free cache from the hash of the
@@ -116,17 +153,20 @@ impl<M: Metric> Family<M> {
             .saturating_mul(2)
             .next_power_of_two()
             .clamp(FAST_PROBES, FAST_SLOTS_MAX);
+        let heads = SampleHeads::new(&meta.base, &le);
         let inner = Arc::new(FamilyInner {
             meta,
             fast: (0..slots).map(|_| OnceLock::new()).collect(),
             domains: domains.into_boxed_slice(),
             shifts: shifts.into_boxed_slice(),
             masks: masks.into_boxed_slice(),
-            le,
+            heads,
             make,
             table: RwLock::new(Table {
                 index: HashMap::default(),
-                entries: Vec::new(),
+                series: Vec::new(),
+                label_text: String::new(),
+                cold: Vec::new(),
             }),
             created: AtomicBool::new(true),
             pb_prefix: AtomicUsize::new(1),
@@ -162,7 +202,7 @@ impl<M: Metric> Family<M> {
 
     /// Number of series created so far.
     pub fn series_count(&self) -> usize {
-        self.inner.read().entries.len()
+        self.inner.read().series.len()
     }
 
     /// The label domains, in label order.
@@ -274,30 +314,34 @@ impl<M: Metric> FamilyInner<M> {
     fn get_by_key(&self, key: u64) -> Arc<M> {
         {
             let t = self.read();
-            if let Some(&i) = t.index.get(&key) {
-                return Arc::clone(&t.entries[i as usize].metric);
+            if let Some(s) = t.index.get(&key).and_then(|&i| t.series.get(i as usize)) {
+                return Arc::clone(&s.metric);
             }
         }
         let mut t = self.table.write().unwrap_or_else(PoisonError::into_inner);
-        if let Some(&i) = t.index.get(&key) {
-            return Arc::clone(&t.entries[i as usize].metric);
+        if let Some(s) = t.index.get(&key).and_then(|&i| t.series.get(i as usize)) {
+            return Arc::clone(&s.metric);
         }
         let values: Vec<&str> = (0..self.domains.len())
             .map(|i| self.domains[i].value_at(self.index_in(key, i)))
             .collect();
-        let labels = encoding::render_labels(
+        let t = &mut *t;
+        encoding::render_labels_into(
             self.domains
                 .iter()
                 .zip(values.iter())
                 .map(|(d, v)| (d.name(), *v)),
+            &mut t.label_text,
         );
         let metric = Arc::new((self.make)());
-        let i = t.entries.len() as u32;
-        t.entries.push(Entry {
-            labels,
+        let i = t.series.len() as u32;
+        t.series.push(Series {
+            metric: Arc::clone(&metric),
+            labels_end: t.label_text.len(),
+        });
+        t.cold.push(Cold {
             key,
             labels_pb: OnceLock::new(),
-            metric: Arc::clone(&metric),
         });
         t.index.insert(key, i);
         // Under the write lock, so fast-path inserts are serialized.

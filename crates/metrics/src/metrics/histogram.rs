@@ -255,17 +255,20 @@ impl Histogram {
     /// (cleared first), and returns the sum. Cumulative by construction, whatever races.
     pub fn snapshot_into(&self, cumulative: &mut Vec<u64>) -> f64 {
         cumulative.clear();
-        let stripes = self.stripes.get();
-        let stride = self.stride();
         let mut acc = 0u64;
-        for (i, c) in self.counts.iter().enumerate() {
+        cumulative.extend(self.counts.iter().map(|c| {
             acc = acc.wrapping_add(c.load(Relaxed));
-            if let Some(stripes) = stripes {
-                for stripe in stripes.chunks_exact(stride) {
-                    acc = acc.wrapping_add(stripe[i].load(Relaxed));
+            acc
+        }));
+        if let Some(stripes) = self.stripes.get() {
+            // The running sums of the parts add up to the running sum of the whole.
+            for stripe in stripes.chunks_exact(self.stride()) {
+                let mut acc = 0u64;
+                for (total, c) in cumulative.iter_mut().zip(stripe) {
+                    acc = acc.wrapping_add(c.load(Relaxed));
+                    *total = total.wrapping_add(acc);
                 }
             }
-            cumulative.push(acc);
         }
         self.sum()
     }
