@@ -214,6 +214,7 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
         fn floats_round_trip_and_are_spelled_as_prometheus_does(v in proptest::num::f64::ANY) {
             let s = f(v);
             if v.is_nan() {
