@@ -17,8 +17,10 @@ use crate::{Counter, Family, Gauge, Histogram, LabelDomain, MetricsError};
 pub struct Registry {
     collectors: RwLock<Vec<Arc<dyn Collect>>>,
     names: Mutex<HashSet<String>>,
-    /// Size of the previous exposition, to reserve the buffer once.
-    last_len: AtomicUsize,
+    /// Size of the previous exposition in each [`Format`] (indexed by `format as usize`), to
+    /// reserve the buffer once: the formats differ in size by 2-3x, and a Prometheus with
+    /// native histograms scrapes protobuf while a person's `curl` gets text.
+    last_len: [AtomicUsize; 3],
 }
 
 /// Is `name` a valid metric name (`[a-zA-Z_:][a-zA-Z0-9_:]*`)?
@@ -210,7 +212,9 @@ impl Registry {
     /// stream of length-delimited `MetricFamily` messages for protobuf).
     pub fn encode(&self, format: Format, out: &mut Vec<u8>) {
         let start = out.len();
-        out.reserve(self.last_len.load(Relaxed) + self.last_len.load(Relaxed) / 8);
+        let last_len = &self.last_len[format as usize];
+        let expected = last_len.load(Relaxed);
+        out.reserve(expected + expected / 8);
         let mut scratch = Scratch::default();
         let collectors = self
             .collectors
@@ -220,7 +224,7 @@ impl Registry {
             c.encode(format, &mut scratch, out);
         }
         encoding::write_trailer(format, out);
-        self.last_len.store(out.len() - start, Relaxed);
+        last_len.store(out.len() - start, Relaxed);
     }
 }
 
