@@ -12,7 +12,7 @@ use axum::http::{header, HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::{ApiError, AppState, RequestId, REQUEST_ID_HEADER};
+use super::{ApiError, AppState, RequestId, SharedState, REQUEST_ID_HEADER};
 use crate::auth::{bearer_token, constant_time_eq};
 use crate::connection::{too_many_requests, ClientAddr};
 use crate::keys::KeyName;
@@ -85,7 +85,7 @@ fn record_failure(state: &AppState, ip: Option<IpAddr>, failure: AuthFailure) {
 
 /// Rejects `/api/v1` requests without a valid bearer key; lets the rest through with a [`Caller`].
 pub async fn require_key(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     mut request: Request,
     next: Next,
 ) -> Response {

@@ -14,7 +14,7 @@ use zigquant_engine::{
 
 use super::bodies::{Health, Items, Page, Ready, SummaryView};
 use super::error::ApiError;
-use super::{AppState, Caller};
+use super::{AppState, Caller, SharedState};
 
 /// Default page size of list endpoints.
 const DEFAULT_PAGE: usize = 100;
@@ -81,7 +81,7 @@ pub async fn health() -> Json<Health> {
 }
 
 /// `GET /ready`: 200 when the journal is writable and the feeds are live, else 503.
-pub async fn ready(State(state): State<AppState>) -> Result<Response, ApiError> {
+pub async fn ready(State(state): State<SharedState>) -> Result<Response, ApiError> {
     let health = call(&state, |e| e.health()).await??;
     let ready = health.journal_ok && health.feeds_live && health.halted.is_none();
     let status = if ready {
@@ -99,14 +99,14 @@ pub async fn ready(State(state): State<AppState>) -> Result<Response, ApiError> 
 }
 
 /// `GET /api/v1/strategies`.
-pub async fn list_strategies(State(state): State<AppState>) -> Result<Response, ApiError> {
+pub async fn list_strategies(State(state): State<SharedState>) -> Result<Response, ApiError> {
     let strategies = call(&state, |e| e.strategies()).await??;
     Ok(Json(Items { items: strategies }).into_response())
 }
 
 /// `GET /api/v1/strategies/{name}`.
 pub async fn get_strategy(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     name: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
     let Path(name) = name?;
@@ -119,7 +119,7 @@ pub async fn get_strategy(
 
 /// `POST /api/v1/strategies/{name}/start`.
 pub async fn start_strategy(
-    state: State<AppState>,
+    state: State<SharedState>,
     caller: Option<Extension<Caller>>,
     name: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
@@ -128,7 +128,7 @@ pub async fn start_strategy(
 
 /// `POST /api/v1/strategies/{name}/stop`.
 pub async fn stop_strategy(
-    state: State<AppState>,
+    state: State<SharedState>,
     caller: Option<Extension<Caller>>,
     name: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
@@ -137,7 +137,7 @@ pub async fn stop_strategy(
 
 /// Starts or stops a strategy (journaled, with its audit entry) and answers with its new state.
 async fn set_running(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     caller: Option<Extension<Caller>>,
     name: Result<Path<String>, PathRejection>,
     running: bool,
@@ -164,7 +164,7 @@ fn audit_context(caller: Option<Extension<Caller>>) -> Option<AuditContext> {
 
 /// `GET /api/v1/audit`: the audit trail, newest first; paginated.
 pub async fn list_audit(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     query: Result<Query<PageQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(query) = query?;
@@ -222,7 +222,7 @@ pub(super) fn page_limit(
 
 /// `GET /api/v1/orders`.
 pub async fn list_orders(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     query: Result<Query<OrdersQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(query) = query?;
@@ -318,7 +318,7 @@ impl PlaceOrder {
 /// `POST /api/v1/orders`: 201 with the order (which may be `rejected` by the exchange, with a
 /// reason; validation failures are 422 and never reach an exchange).
 pub async fn place_order(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     caller: Option<Extension<Caller>>,
     body: Result<Json<PlaceOrder>, JsonRejection>,
 ) -> Result<Response, ApiError> {
@@ -335,7 +335,7 @@ pub async fn place_order(
 
 /// `GET /api/v1/orders/{id}`.
 pub async fn get_order(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     id: Result<Path<u64>, PathRejection>,
 ) -> Result<Response, ApiError> {
     let id = order_id(id)?;
@@ -347,7 +347,7 @@ pub async fn get_order(
 
 /// `DELETE /api/v1/orders/{id}`: cancels an open order.
 pub async fn cancel_order(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     caller: Option<Extension<Caller>>,
     id: Result<Path<u64>, PathRejection>,
 ) -> Result<Response, ApiError> {
@@ -362,7 +362,7 @@ pub async fn cancel_order(
 }
 
 /// `GET /api/v1/positions`.
-pub async fn list_positions(State(state): State<AppState>) -> Result<Response, ApiError> {
+pub async fn list_positions(State(state): State<SharedState>) -> Result<Response, ApiError> {
     let positions = call(&state, |e| e.positions()).await??;
     Ok(Json(Items { items: positions }).into_response())
 }
@@ -377,7 +377,7 @@ pub struct PageQuery {
 
 /// `GET /api/v1/trades`: fills, newest first.
 pub async fn list_trades(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     query: Result<Query<PageQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(query) = query?;
@@ -385,7 +385,7 @@ pub async fn list_trades(
 }
 
 /// `GET /api/v1/metrics`: the JSON summary of the story's handler, plus per-strategy statistics.
-pub async fn summary(State(state): State<AppState>) -> Result<Response, ApiError> {
+pub async fn summary(State(state): State<SharedState>) -> Result<Response, ApiError> {
     let summary = call(&state, |e| e.summary()).await??;
     Ok(Json(SummaryView {
         summary,

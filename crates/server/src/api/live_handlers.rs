@@ -19,7 +19,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use super::error::ApiError;
 use super::handlers::page_limit;
-use super::AppState;
+use super::SharedState;
 use crate::live_view::{AlertRecord, EquityQueryError, Subscription, PORTFOLIO_SCOPE};
 
 /// Points `GET /api/v1/equity` returns when `max_points` is not given.
@@ -93,7 +93,7 @@ pub struct EquityBody {
 
 /// `GET /api/v1/equity`: mark-to-market equity over (market) time, min/max downsampled.
 pub async fn equity(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     query: Result<Query<EquityQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(query) = query?;
@@ -146,7 +146,7 @@ pub struct AlertsBody {
 
 /// `GET /api/v1/alerts`: the latest risk alerts, newest first.
 pub async fn alerts(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     query: Result<Query<AlertsQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(query) = query?;
@@ -163,7 +163,7 @@ pub async fn alerts(
 /// `strategy`; a
 /// `lagged` event when this client fell behind and should re-read the REST views). Ends when
 /// the service shuts down. 503 when too many streams are open.
-pub async fn events(State(state): State<AppState>) -> Result<Response, ApiError> {
+pub async fn events(State(state): State<SharedState>) -> Result<Response, ApiError> {
     let Some(subscription) = state.live_view.subscribe() else {
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -11,12 +11,12 @@ use flate2::Compression;
 use zigquant_metrics::Format;
 
 use super::guard::authorize_metrics;
-use super::AppState;
+use super::SharedState;
 use crate::connection::ClientAddr;
 
 /// Serves one scrape.
 pub async fn metrics(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     client: Option<Extension<ClientAddr>>,
     headers: HeaderMap,
 ) -> Response {
