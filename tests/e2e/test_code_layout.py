@@ -31,15 +31,17 @@ def test_the_layout_script_still_names_the_binarys_functions():
     symbols = subprocess.run(["nm", "--defined-only", "--format=just-symbols", str(zigquant_binary())],
                              capture_output=True, text=True, check=True).stdout.split()
     exact = set(symbols)
-    wild = [p for p in patterns() if "*" in p]
     by_prefix: dict[str, list[str]] = {}
     for s in symbols:
         by_prefix.setdefault(s[:24], []).append(s)
-    missing = [p for p in patterns() if p not in exact and not (
+    # A legacy-mangled name with its hash is the traced build's exact instance; its `17h*` twin
+    # below it is what any later build matches, so the twin is what must still name a function.
+    lasting = [p for p in patterns() if not re.search(r"17h[0-9a-f]{16}E$", p)]
+    missing = [p for p in lasting if p not in exact and not (
         "*" in p and any(fnmatch.fnmatchcase(s, p) for s in by_prefix.get(p[:24], [])))]
-    share = 1 - len(missing) / len(patterns())
+    share = 1 - len(missing) / len(lasting)
     assert share >= 0.9, (
-        f"only {share:.0%} of the functions in {SCRIPT.name} are in the binary ({len(wild)} wildcards); "
+        f"only {share:.0%} of the functions in {SCRIPT.name} are in the binary; "
         f"run scripts/hot-code-profile to measure the layout again. Missing, e.g.: {missing[:5]}")
 
 
