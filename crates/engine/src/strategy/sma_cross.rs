@@ -71,7 +71,15 @@ impl SmaCross {
     /// The position it wants to hold after `bar`, given the one it holds (`None`: no change).
     pub fn decide(&mut self, bar: &Bar, position: f64) -> Option<f64> {
         self.closes.push(bar.close);
-        let now = match self.smas() {
+        let means = self.smas();
+        self.decide_on(means, position)
+    }
+
+    /// [`SmaCross::decide`] for a bar whose fast and slow means are already known (what the
+    /// window would give after its close; [`means_ahead`] computes them for many bars at
+    /// once). The window is left alone: use one way or the other for a run.
+    pub fn decide_on(&mut self, means: Option<(f64, f64)>, position: f64) -> Option<f64> {
+        let now = match means {
             Some((f, s)) if f.is_finite() && s.is_finite() => (f, s),
             _ => {
                 self.prev = None;
@@ -94,6 +102,122 @@ impl SmaCross {
         };
         (target != position).then_some(target)
     }
+}
+
+/// [`SmaCross`] for a run over bars known in advance (a backtest): the means of the next
+/// [`AHEAD`] bars are computed at once by [`means_ahead`], the same decisions come out.
+#[derive(Clone, Debug)]
+pub struct SmaCrossAhead {
+    sma: SmaCross,
+    /// The closes the means are computed from: up to `max(fast, slow) - 1` before the block,
+    /// then the block's.
+    closes: Vec<f64>,
+    /// The means after each close of the block, and the next one to use.
+    means: Vec<Option<(f64, f64)>>,
+    next: usize,
+}
+
+/// Bars per block of [`SmaCrossAhead`].
+const AHEAD: usize = 1024;
+
+impl SmaCrossAhead {
+    /// A fresh instance, as [`SmaCross::new`].
+    pub fn new(fast: usize, slow: usize, mode: Mode, qty: f64) -> Self {
+        Self {
+            sma: SmaCross::new(fast, slow, mode, qty),
+            closes: Vec::new(),
+            means: Vec::new(),
+            next: 0,
+        }
+    }
+
+    /// [`SmaCross::decide`] for `bar`, the bars after it being `later` (only looked at when a
+    /// block of means runs out; the decision never depends on them).
+    pub fn decide<'a>(
+        &mut self,
+        bar: &'a Bar,
+        later: impl Iterator<Item = &'a Bar>,
+        position: f64,
+    ) -> Option<f64> {
+        if self.next == self.means.len() {
+            let (fast, slow) = (self.sma.fast, self.sma.slow);
+            let history = fast.max(slow).saturating_sub(1).min(self.closes.len());
+            self.closes.drain(..self.closes.len() - history);
+            let block = std::iter::once(bar).chain(later).take(AHEAD);
+            self.closes.extend(block.map(|b| b.close));
+            means_ahead(fast, slow, &self.closes, history, &mut self.means);
+            self.next = 0;
+        }
+        let means = self.means.get(self.next).copied().flatten();
+        self.next += 1;
+        self.sma.decide_on(means, position)
+    }
+}
+
+/// Bars whose means [`means_ahead`] computes side by side.
+const LANES: usize = 8;
+
+/// The fast and slow means [`SmaCross`] takes after each of `closes[from..]` (the window's
+/// `None` until it is full), into `out`. `closes` starts at the first bar or holds at least the
+/// `max(fast, slow) - 1` closes before `from`. Each mean is summed oldest first from -0.0 as the
+/// window sums it, so the bits are the same; only the sums of [`LANES`] consecutive bars are
+/// computed side by side, independent chains of additions instead of one after the other.
+pub fn means_ahead(
+    fast: usize,
+    slow: usize,
+    closes: &[f64],
+    from: usize,
+    out: &mut Vec<Option<(f64, f64)>>,
+) {
+    out.clear();
+    let (long, short) = (fast.max(slow), fast.min(slow));
+    let first_full = if short == 0 {
+        closes.len()
+    } else {
+        (long - 1).max(from).min(closes.len())
+    };
+    out.resize(first_full.saturating_sub(from), None);
+    let mut i = first_full;
+    while i < closes.len() {
+        let window = &closes[i + 1 - long..];
+        let (sums, lanes) = if closes.len() - i >= LANES {
+            (lane_sums::<LANES>(window, long, short), LANES)
+        } else {
+            let [sum] = lane_sums::<1>(window, long, short);
+            let mut one = [(0.0, 0.0); LANES];
+            one[0] = sum;
+            (one, 1)
+        };
+        out.extend(sums[..lanes].iter().map(|&(long_sum, short_sum)| {
+            let (f, s) = if fast <= slow {
+                (short_sum, long_sum)
+            } else {
+                (long_sum, short_sum)
+            };
+            Some((f / fast as f64, s / slow as f64))
+        }));
+        i += lanes;
+    }
+}
+
+/// The long and short sums of the windows that start at `w[0..N]`, as [`SmaCross`] adds them:
+/// the oldest `long - short` closes into the long sum, the rest into both.
+fn lane_sums<const N: usize>(w: &[f64], long: usize, short: usize) -> [(f64, f64); N] {
+    let (mut l, mut s) = ([-0.0f64; N], [-0.0f64; N]);
+    for j in 0..long - short {
+        let x: &[f64; N] = w[j..j + N].try_into().unwrap_or(&[0.0; N]);
+        for k in 0..N {
+            l[k] += x[k];
+        }
+    }
+    for j in long - short..long {
+        let x: &[f64; N] = w[j..j + N].try_into().unwrap_or(&[0.0; N]);
+        for k in 0..N {
+            l[k] += x[k];
+            s[k] += x[k];
+        }
+    }
+    std::array::from_fn(|k| (l[k], s[k]))
 }
 
 #[cfg(test)]
@@ -121,6 +245,46 @@ mod tests {
                 d
             })
             .collect()
+    }
+
+    #[test]
+    fn means_ahead_are_the_window_means_bit_for_bit() {
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let closes: Vec<f64> = (0..300)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state % 100_000) as f64 / 1e4 + 90.0
+            })
+            .collect();
+        for (fast, slow) in [(10, 30), (30, 10), (1, 2), (5, 5), (3, 40), (0, 4)] {
+            let mut s = SmaCross::new(fast, slow, Mode::LongShort, 1.0);
+            let want: Vec<_> = closes
+                .iter()
+                .map(|&c| {
+                    s.closes.push(c);
+                    s.smas()
+                })
+                .collect();
+            let long = fast.max(slow);
+            // From the start in one go, and in blocks that keep `long - 1` closes of history.
+            let mut got = Vec::new();
+            means_ahead(fast, slow, &closes, 0, &mut got);
+            assert_eq!(got, want, "{fast}/{slow}");
+            for block in [1, 7, 50] {
+                let mut all = Vec::new();
+                let mut start = 0;
+                while start < closes.len() {
+                    let from = start.min(long.saturating_sub(1));
+                    let end = (start + block).min(closes.len());
+                    means_ahead(fast, slow, &closes[start - from..end], from, &mut got);
+                    all.extend_from_slice(&got);
+                    start = end;
+                }
+                assert_eq!(all, want, "{fast}/{slow} in blocks of {block}");
+            }
+        }
     }
 
     #[test]
