@@ -186,6 +186,15 @@ impl BarSeries {
         });
     }
 
+    /// [`BarSeries::push_parsed`] for a bar whose time text is canonical (`YYYY-MM-DD HH:MM:SS`).
+    pub(crate) fn push_canonical(&mut self, bar: Bar) {
+        match self.pieces.last_mut() {
+            Some(piece) => piece.push(bar),
+            None => self.pieces.push(vec![bar]),
+        }
+        self.labels.push("");
+    }
+
     /// The time text of bar `i` as written in the file.
     pub fn label(&self, i: usize) -> Option<Cow<'_, str>> {
         let bar = self.get(i)?;

@@ -86,11 +86,24 @@ impl PlainRows {
             close: 0.0,
             volume: 0.0,
         };
-        let mut label = "";
+        // The time text, if it is not canonical (a canonical one is not kept).
+        let mut label = None;
+        let mut canonical = false;
         let last = self.roles.len() - 1;
         for (c, &role) in self.roles.iter().enumerate() {
             let start = i;
             let value = match role {
+                Role::Time if bytes.get(i + 19) == Some(&b',') => {
+                    match self.times.parse_canonical(&bytes[i..i + 19]) {
+                        Some(ms) => {
+                            bar.time_ms = ms;
+                            canonical = true;
+                            i += 19;
+                        }
+                        None => i = text_end(bytes, i)?,
+                    }
+                    0.0
+                }
                 Role::Time | Role::Ignored => {
                     i = text_end(bytes, i)?;
                     0.0
@@ -102,9 +115,11 @@ impl PlainRows {
                 }
             };
             match role {
+                Role::Time if canonical => {}
                 Role::Time => {
-                    label = std::str::from_utf8(bytes[start..i].trim_ascii()).ok()?;
-                    bar.time_ms = self.times.parse(label).ok()?;
+                    let text = std::str::from_utf8(bytes[start..i].trim_ascii()).ok()?;
+                    bar.time_ms = self.times.parse(text).ok()?;
+                    label = Some(text);
                 }
                 Role::Ignored => {}
                 Role::Open => bar.open = value,
@@ -128,7 +143,10 @@ impl PlainRows {
         {
             return None;
         }
-        self.series.push_parsed(bar, label);
+        match label {
+            Some(text) => self.series.push_parsed(bar, text),
+            None => self.series.push_canonical(bar),
+        }
         Some(i)
     }
 }
