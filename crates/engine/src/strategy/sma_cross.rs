@@ -104,53 +104,42 @@ impl SmaCross {
     }
 }
 
-/// [`SmaCross`] for a run over bars known in advance (a backtest): the means of the next
-/// [`AHEAD`] bars are computed at once by [`means_ahead`], the same decisions come out.
-#[derive(Clone, Debug)]
-pub struct SmaCrossAhead {
-    sma: SmaCross,
-    /// The closes the means are computed from: up to `max(fast, slow) - 1` before the block,
-    /// then the block's.
-    closes: Vec<f64>,
-    /// The means after each close of the block, and the next one to use.
-    means: Vec<Option<(f64, f64)>>,
-    next: usize,
-}
-
-/// Bars per block of [`SmaCrossAhead`].
+/// Bars per block of [`means_in_blocks`].
 const AHEAD: usize = 1024;
 
-impl SmaCrossAhead {
-    /// A fresh instance, as [`SmaCross::new`].
-    pub fn new(fast: usize, slow: usize, mode: Mode, qty: f64) -> Self {
-        Self {
-            sma: SmaCross::new(fast, slow, mode, qty),
-            closes: Vec::new(),
-            means: Vec::new(),
-            next: 0,
-        }
-    }
+/// The means [`SmaCross`] takes after each of `closes` (a run's closes from the first bar),
+/// handed to `emit` a block of bars at a time (computed by [`means_ahead`]); stops early when
+/// `emit` answers `false`.
+pub fn means_in_blocks(
+    fast: usize,
+    slow: usize,
+    closes: impl Iterator<Item = f64>,
+    emit: impl FnMut(&[Option<(f64, f64)>]) -> bool,
+) {
+    means_in_blocks_of(AHEAD, fast, slow, closes, emit);
+}
 
-    /// [`SmaCross::decide`] for `bar`, the bars after it being `later` (only looked at when a
-    /// block of means runs out; the decision never depends on them).
-    pub fn decide<'a>(
-        &mut self,
-        bar: &'a Bar,
-        later: impl Iterator<Item = &'a Bar>,
-        position: f64,
-    ) -> Option<f64> {
-        if self.next == self.means.len() {
-            let (fast, slow) = (self.sma.fast, self.sma.slow);
-            let history = fast.max(slow).saturating_sub(1).min(self.closes.len());
-            self.closes.drain(..self.closes.len() - history);
-            let block = std::iter::once(bar).chain(later).take(AHEAD);
-            self.closes.extend(block.map(|b| b.close));
-            means_ahead(fast, slow, &self.closes, history, &mut self.means);
-            self.next = 0;
+/// [`means_in_blocks`] with `block` bars per block.
+fn means_in_blocks_of(
+    block: usize,
+    fast: usize,
+    slow: usize,
+    mut closes: impl Iterator<Item = f64>,
+    mut emit: impl FnMut(&[Option<(f64, f64)>]) -> bool,
+) {
+    let history = fast.max(slow).saturating_sub(1);
+    let (mut window, mut means) = (Vec::new(), Vec::new());
+    loop {
+        let keep = history.min(window.len());
+        window.drain(..window.len() - keep);
+        window.extend(closes.by_ref().take(block.max(1)));
+        if window.len() == keep {
+            return;
         }
-        let means = self.means.get(self.next).copied().flatten();
-        self.next += 1;
-        self.sma.decide_on(means, position)
+        means_ahead(fast, slow, &window, keep, &mut means);
+        if !emit(&means) {
+            return;
+        }
     }
 }
 
@@ -267,6 +256,14 @@ mod tests {
                     s.smas()
                 })
                 .collect();
+            for block in [1, 7, 50, AHEAD] {
+                let mut blocks = Vec::new();
+                means_in_blocks_of(block, fast, slow, closes.iter().copied(), |b| {
+                    blocks.extend_from_slice(b);
+                    true
+                });
+                assert_eq!(blocks, want, "{fast}/{slow} by blocks of {block}");
+            }
             let long = fast.max(slow);
             // From the start in one go, and in blocks that keep `long - 1` closes of history.
             let mut got = Vec::new();
