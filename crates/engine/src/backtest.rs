@@ -271,7 +271,7 @@ pub fn run_with_progress(
 }
 
 /// Blocks of SMA means the second core may compute ahead of the bars run.
-const MEAN_BLOCKS_AHEAD: usize = 16;
+const MEAN_BLOCKS_AHEAD: usize = 4;
 
 /// What running the bars leaves for the report.
 struct Sim {

@@ -105,7 +105,7 @@ impl SmaCross {
 }
 
 /// Bars per block of [`means_in_blocks`].
-const AHEAD: usize = 1024;
+const AHEAD: usize = 4096;
 
 /// The means [`SmaCross`] takes after each of `closes` (a run's closes from the first bar),
 /// handed to `emit` a block of bars at a time (computed by [`means_ahead`]); stops early when
