@@ -21,10 +21,12 @@ use zigquant_analytics::returns;
 use zigquant_analytics::trades::{ClosedTrade, Direction, FifoBook, Fill, Side, TradeStats};
 
 use crate::config::{check_fee_rate, check_positive};
+use crate::domain::bars::Bar;
 use crate::domain::bars::BarSeries;
 use crate::domain::float::{f64_or_str, non_finite_name};
 use crate::domain::ids::PairId;
-use crate::strategy::{self, Ctx, Intent, ParamsError, StrategyParams};
+use crate::strategy::sma_cross::means_in_blocks;
+use crate::strategy::{self, Ctx, Intent, ParamsError, SmaCross, StrategyParams};
 
 /// What to run and with how much money.
 #[derive(Clone, Debug, PartialEq)]
@@ -152,74 +154,59 @@ pub fn run_with_progress(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<BacktestReport, BacktestError> {
     validate(series, config)?;
-    let last = series.len() - 1;
-
-    let mut strategy = strategy::build(&config.params);
-    let pair = PairId::new("backtest");
-    let mut book = FifoBook::new();
-    let mut stats = TradeStats::default();
-    let mut closed: Vec<ClosedTrade> = Vec::new();
-    // The time text of every fill's bar, taken while the bar is at hand: trades start and end
-    // at fills, so their labels are found in this short list afterwards instead of a search
-    // over every bar (a cache miss per step).
-    let mut fill_labels: Vec<(i64, String)> = Vec::new();
-    let mut equity = Vec::with_capacity(series.len());
-    let mut pending: Option<f64> = None;
-
-    let total = series.len() as u64;
-    for (t, bar) in series.bars().enumerate() {
-        if t % 4096 == 0 {
-            progress(t as u64, total);
-        }
-        // Orders decided at the previous close fill at this open; at the last bar everything
-        // still open is then closed at the same open.
-        let close_all = (t == last && t > 0).then_some(0.0);
-        for target in [pending.take(), close_all].into_iter().flatten() {
-            let delta = target - book.position();
-            if delta != 0.0 && delta.is_finite() {
-                let qty = delta.abs();
-                let fill = Fill {
-                    side: if delta > 0.0 { Side::Buy } else { Side::Sell },
-                    qty,
-                    price: bar.open,
-                    fee: config.fee_rate * qty * bar.open,
-                    time_ms: bar.time_ms,
-                };
-                if fill_labels.last().map(|(time, _)| *time) != Some(bar.time_ms) {
-                    let label = series.label(t).unwrap_or_default().into_owned();
-                    fill_labels.push((bar.time_ms, label));
-                }
-                for trade in book.apply(&fill) {
-                    stats.record(&trade);
-                    closed.push(trade);
-                }
-            }
-        }
-        let position = book.position();
-        let positions = |_: &PairId| position;
-        let ctx = Ctx {
-            tick: t as u64,
-            pair: &pair,
-            position,
-            market: &[],
-            venues: &[],
-            positions: &positions,
-        };
-        // Registry strategies answer targets; the backtest fills the last one at the next open.
-        pending = strategy
-            .on_bar(&ctx, bar)
-            .into_iter()
-            .rev()
-            .find_map(|i| match i {
-                Intent::Target { qty } => Some(qty),
-                Intent::Order(_) => None,
+    let Sim {
+        stats,
+        closed,
+        fill_labels,
+        equity,
+    } = match config.params {
+        StrategyParams::SmaCross {
+            fast,
+            slow,
+            mode,
+            qty,
+        } => std::thread::scope(|scope| {
+            // The means do not depend on the position: a second core computes them, a block
+            // of bars at a time, while this one runs the bars.
+            let (blocks, means) = std::sync::mpsc::sync_channel(MEAN_BLOCKS_AHEAD);
+            scope.spawn(move || {
+                let closes = series.bars().map(|bar| bar.close);
+                means_in_blocks(fast, slow, closes, |block| {
+                    blocks.send(block.to_vec()).is_ok()
+                });
             });
-        equity.push(
-            config.cash + stats.total_realized_pnl() + book.unrealized_pnl(bar.close)
-                - book.open_entry_fees(),
-        );
-    }
-    progress(total, total);
+            let mut means = means.into_iter().flatten();
+            let mut sma = SmaCross::new(fast, slow, mode, qty);
+            simulate(series, config, progress, |_, _, position| {
+                sma.decide_on(means.next().flatten(), position)
+            })
+        }),
+        ref params => {
+            let mut strategy = strategy::build(params);
+            let pair = PairId::new("backtest");
+            simulate(series, config, progress, |t, bar, position| {
+                let positions = |_: &PairId| position;
+                let ctx = Ctx {
+                    tick: t as u64,
+                    pair: &pair,
+                    position,
+                    market: &[],
+                    venues: &[],
+                    positions: &positions,
+                };
+                // Registry strategies answer targets; the backtest fills the last one at the
+                // next open.
+                strategy
+                    .on_bar(&ctx, bar)
+                    .into_iter()
+                    .rev()
+                    .find_map(|i| match i {
+                        Intent::Target { qty } => Some(qty),
+                        Intent::Order(_) => None,
+                    })
+            })
+        }
+    };
 
     let r = returns::simple_returns(&equity);
     let p = config.periods_per_year;
@@ -281,6 +268,83 @@ pub fn run_with_progress(
         stats: report_stats,
         equity,
     })
+}
+
+/// Blocks of SMA means the second core may compute ahead of the bars run.
+const MEAN_BLOCKS_AHEAD: usize = 4;
+
+/// What running the bars leaves for the report.
+struct Sim {
+    stats: TradeStats,
+    closed: Vec<ClosedTrade>,
+    /// The time text of every fill's bar (see [`simulate`]).
+    fill_labels: Vec<(i64, String)>,
+    equity: Vec<f64>,
+}
+
+/// Runs the bars with the §10 rules; `decide(t, bar, position)` is the strategy's target
+/// after bar `t`'s close (`None`: no change), asked once per bar in order.
+fn simulate(
+    series: &BarSeries,
+    config: &BacktestConfig,
+    progress: &mut dyn FnMut(u64, u64),
+    mut decide: impl FnMut(usize, &Bar, f64) -> Option<f64>,
+) -> Sim {
+    let last = series.len() - 1;
+    let mut book = FifoBook::new();
+    let mut stats = TradeStats::default();
+    let mut closed: Vec<ClosedTrade> = Vec::new();
+    // The time text of every fill's bar, taken while the bar is at hand: trades start and end
+    // at fills, so their labels are found in this short list afterwards instead of a search
+    // over every bar (a cache miss per step).
+    let mut fill_labels: Vec<(i64, String)> = Vec::new();
+    let mut equity = Vec::with_capacity(series.len());
+    let mut pending: Option<f64> = None;
+
+    let total = series.len() as u64;
+    // Realized PnL and the entry fees of the open lots change only with a fill.
+    let mut realized = stats.total_realized_pnl();
+    let mut entry_fees = book.open_entry_fees();
+    for (t, bar) in series.bars().enumerate() {
+        if t % 4096 == 0 {
+            progress(t as u64, total);
+        }
+        // Orders decided at the previous close fill at this open; at the last bar everything
+        // still open is then closed at the same open.
+        let close_all = (t == last && t > 0).then_some(0.0);
+        for target in [pending.take(), close_all].into_iter().flatten() {
+            let delta = target - book.position();
+            if delta != 0.0 && delta.is_finite() {
+                let qty = delta.abs();
+                let fill = Fill {
+                    side: if delta > 0.0 { Side::Buy } else { Side::Sell },
+                    qty,
+                    price: bar.open,
+                    fee: config.fee_rate * qty * bar.open,
+                    time_ms: bar.time_ms,
+                };
+                if fill_labels.last().map(|(time, _)| *time) != Some(bar.time_ms) {
+                    let label = series.label(t).unwrap_or_default().into_owned();
+                    fill_labels.push((bar.time_ms, label));
+                }
+                for trade in book.apply(&fill) {
+                    stats.record(&trade);
+                    closed.push(trade);
+                }
+                realized = stats.total_realized_pnl();
+                entry_fees = book.open_entry_fees();
+            }
+        }
+        pending = decide(t, bar, book.position());
+        equity.push(config.cash + realized + book.unrealized_pnl(bar.close) - entry_fees);
+    }
+    progress(total, total);
+    Sim {
+        stats,
+        closed,
+        fill_labels,
+        equity,
+    }
 }
 
 fn validate(series: &BarSeries, config: &BacktestConfig) -> Result<(), BacktestError> {

@@ -43,6 +43,25 @@ impl TimeParser {
     }
 }
 
+impl TimeParser {
+    /// The common case of [`TimeParser::parse`] straight from bytes: a canonical text
+    /// (`YYYY-MM-DD HH:MM:SS`) of the date parsed last. `None` for anything else, which the
+    /// caller then parses as text (the day cache is left as it is).
+    pub(super) fn parse_canonical(&self, b: &[u8]) -> Option<i64> {
+        let (date, midnight) = self.day.as_ref()?;
+        if b.len() != 19 || b[..10] != date[..] || b[10] != b' ' || b[13] != b':' || b[16] != b':' {
+            return None;
+        }
+        let two = |i: usize| {
+            let (tens, ones) = (b[i].wrapping_sub(b'0'), b[i + 1].wrapping_sub(b'0'));
+            (tens < 10 && ones < 10).then_some(i64::from(tens * 10 + ones))
+        };
+        let (hour, minute, second) = (two(11)?, two(14)?, two(17)?);
+        (hour <= 23 && minute <= 59 && second <= 59)
+            .then_some(midnight + ((hour * 60 + minute) * 60 + second) * 1000)
+    }
+}
+
 /// An integer Unix time, or the midnight of a `YYYY-MM-DD` date (the rest is [`time_of_day`]'s).
 fn parse_date_or_integer(t: &str) -> Result<i64, String> {
     if t.is_empty() {
@@ -283,8 +302,23 @@ mod tests {
         ];
         let mut parser = TimeParser::default();
         for row in rows {
+            // The byte path reads the canonical rows of the cached day, as the text path does.
+            if let Some(ms) = parser.parse_canonical(row.as_bytes()) {
+                assert_eq!(Ok(ms), parse_time(row), "{row:?}");
+            }
             assert_eq!(parser.parse(row), parse_time(row), "{row:?}");
         }
+        assert!(parser.parse("2024-01-01 00:00").is_ok());
+        for text in [
+            "2024-01-01 23:59:59",
+            "2024-01-01 24:00:00",
+            "2024-01-01 00:60:00",
+        ] {
+            let ms = parser.parse_canonical(text.as_bytes());
+            assert_eq!(ms.ok_or(()), parse_time(text).map_err(|_| ()), "{text}");
+        }
+        assert_eq!(parser.parse_canonical(b"2024-01-01T00:00:00"), None);
+        assert_eq!(parser.parse_canonical(b"2024-01-02 00:00:00"), None);
         assert_eq!(parser.parse("2024-01-01 00:01"), Ok(1_704_067_260_000));
     }
 

@@ -62,8 +62,11 @@ struct TimeLabels {
 struct LabelPiece {
     /// Index of the piece's first label in the whole series.
     first: usize,
+    /// Labels in the piece.
+    len: usize,
     text: String,
-    /// `text[ends[i - 1]..ends[i]]` is the piece's label `i`.
+    /// `text[ends[i - 1]..ends[i]]` is the piece's label `i`; no ends at all while every label
+    /// of the piece is empty (a file of canonical times keeps nothing per bar).
     ends: Vec<u32>,
 }
 
@@ -75,13 +78,21 @@ impl TimeLabels {
         if !self.pieces.last().is_some_and(fits) {
             self.pieces.push(LabelPiece {
                 first: len,
+                len: 0,
                 text: String::new(),
                 ends: Vec::new(),
             });
         }
         if let Some(piece) = self.pieces.last_mut() {
-            piece.text.push_str(label);
-            piece.ends.push(piece.text.len() as u32);
+            if !label.is_empty() && piece.ends.is_empty() {
+                // The labels so far were all empty (and the text is).
+                piece.ends.resize(piece.len, 0);
+            }
+            if !piece.ends.is_empty() || !label.is_empty() {
+                piece.text.push_str(label);
+                piece.ends.push(piece.text.len() as u32);
+            }
+            piece.len += 1;
         }
     }
 
@@ -92,6 +103,12 @@ impl TimeLabels {
             .partition_point(|p| p.first <= i)
             .checked_sub(1)?];
         let local = i - piece.first;
+        if local >= piece.len {
+            return None;
+        }
+        if piece.ends.is_empty() {
+            return Some("");
+        }
         let end = *piece.ends.get(local)? as usize;
         let start = match local {
             0 => 0,
@@ -102,7 +119,7 @@ impl TimeLabels {
 
     /// Number of labels.
     pub fn len(&self) -> usize {
-        self.pieces.last().map_or(0, |p| p.first + p.ends.len())
+        self.pieces.last().map_or(0, |p| p.first + p.len)
     }
 
     /// Appends `other`'s labels after these (the CSV loader joins its pieces with it): its
@@ -113,7 +130,7 @@ impl TimeLabels {
             other
                 .pieces
                 .into_iter()
-                .filter(|p| !p.ends.is_empty())
+                .filter(|p| p.len > 0)
                 .map(|p| LabelPiece {
                     first: p.first + shift,
                     ..p
@@ -184,6 +201,15 @@ impl BarSeries {
         } else {
             label
         });
+    }
+
+    /// [`BarSeries::push_parsed`] for a bar whose time text is canonical (`YYYY-MM-DD HH:MM:SS`).
+    pub(crate) fn push_canonical(&mut self, bar: Bar) {
+        match self.pieces.last_mut() {
+            Some(piece) => piece.push(bar),
+            None => self.pieces.push(vec![bar]),
+        }
+        self.labels.push("");
     }
 
     /// The time text of bar `i` as written in the file.
@@ -351,7 +377,16 @@ mod tests {
 
     #[test]
     fn labels_read_the_same_however_they_were_joined() {
-        let all = ["a", "bb", "", "ccc", "d"];
+        for all in [
+            ["a", "bb", "", "ccc", "d"],
+            ["", "", "a", "", "bb"],
+            [""; 5],
+        ] {
+            labels_join(all);
+        }
+    }
+
+    fn labels_join(all: [&str; 5]) {
         let mut whole = TimeLabels::default();
         all.iter().for_each(|l| whole.push(l));
         for cut in 0..=all.len() {
@@ -362,8 +397,9 @@ mod tests {
             head.append(TimeLabels::default());
             assert_eq!(head, whole, "cut {cut}");
             assert_eq!(head.iter().collect::<Vec<_>>(), all);
-            assert_eq!((head.get(0), head.get(4)), (Some("a"), Some("d")));
-            assert_eq!(head.get(3), Some("ccc"));
+            for (i, label) in all.iter().enumerate() {
+                assert_eq!(head.get(i), Some(*label), "label {i} of {all:?}");
+            }
             assert_eq!(head.get(5), None);
         }
     }

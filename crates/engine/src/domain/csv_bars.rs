@@ -1,7 +1,8 @@
 //! The bar CSV row parser (format in [`super::bars`]): the `csv` crate's byte records, one
 //! record buffer reused for every row, fields parsed straight from bytes, time labels appended
 //! to one buffer. Nothing is allocated per row. [`super::csv_load`] cuts a file into pieces and
-//! runs [`parse_piece`] on each in parallel.
+//! parses each in parallel, with [`super::csv_plain`] first and with [`parse_rows`] if that
+//! gives up.
 
 use std::io::Read;
 
@@ -26,12 +27,18 @@ impl From<CsvError> for Failure {
 /// The column positions the header names.
 #[derive(Clone, Copy)]
 pub(super) struct Columns {
-    count: usize,
-    open: usize,
-    high: usize,
-    low: usize,
-    close: usize,
-    volume: Option<usize>,
+    /// Fields per row.
+    pub(super) count: usize,
+    /// Where the open price is (the time is always column 0).
+    pub(super) open: usize,
+    /// Where the high price is.
+    pub(super) high: usize,
+    /// Where the low price is.
+    pub(super) low: usize,
+    /// Where the close price is.
+    pub(super) close: usize,
+    /// Where the volume is, if the file has one.
+    pub(super) volume: Option<usize>,
 }
 
 /// Reads the next record that is not blank; `false` at the end.
@@ -79,7 +86,7 @@ fn text(field: &[u8]) -> &str {
 
 /// Bytes per row below which a file is not expected to go (a bar row has six fields): sizes the
 /// bar vector once instead of growing it by copies (untouched capacity costs no memory).
-const MIN_ROW_BYTES: u64 = 24;
+pub(super) const MIN_ROW_BYTES: u64 = 24;
 
 /// A CSV reader over one piece of a file: no header handling (the first piece reads it with
 /// [`read_header`]), rows of any length (the row parser names a wrong field count).
@@ -269,7 +276,7 @@ fn parse_number(
 }
 
 /// Exact powers of ten as `f64` (all of 10^0..10^22 are representable exactly).
-const POW10: [f64; 23] = [
+pub(super) const POW10: [f64; 23] = [
     1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
     1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 ];

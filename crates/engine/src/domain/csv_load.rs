@@ -1,6 +1,7 @@
-//! How a bar CSV becomes a [`BarSeries`] fast: the file is cut at line starts into one piece
-//! per core, each piece is read (positional reads, no shared cursor) and parsed by
-//! [`super::csv_bars`] on its own thread, and the pieces are joined in file order. The result,
+//! How a bar CSV becomes a [`BarSeries`] fast: the file is cut at line starts into pieces,
+//! each piece is read (positional reads, no shared cursor) and parsed on whichever thread is
+//! free, by [`super::csv_plain`] straight from the bytes or, if a row is not plain, by
+//! [`super::csv_bars`]'s CSV reader, and the pieces are joined in file order. The result,
 //! errors included, is the one a single pass gives: the first error in file order wins, the
 //! time order is checked across each cut, and a file with a double quote anywhere (a quoted
 //! field may hide a newline, so a cut could land inside it) is parsed again in one piece.
@@ -13,6 +14,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use super::bars::{BarSeries, CsvError};
 use super::csv_bars::{self, Failure, Locate};
+use super::csv_plain::PlainRows;
 
 /// Loads a bar CSV file (see the module docs of [`super::bars`] for the format).
 pub fn load_csv(path: &Path) -> Result<BarSeries, CsvError> {
@@ -33,7 +35,7 @@ pub fn load_csv_with_progress(
     let total = file.metadata().map_err(io)?.len();
     let locate = |byte: u64| line_at(File::open(path).ok(), byte);
     let starts = cuts(&file, total, &even_points(total)).map_err(io)?;
-    load(&file, total, &starts, &locate, progress).map_err(|e| match e {
+    load(&file, total, &starts, &locate, true, progress).map_err(|e| match e {
         Failure::Csv(e) => e,
         Failure::Io(source) => io(source),
     })
@@ -42,16 +44,40 @@ pub fn load_csv_with_progress(
 /// Parses bar CSV text (see the module docs of [`super::bars`]). Blank lines are skipped.
 pub fn parse_csv(text: &str) -> Result<BarSeries, CsvError> {
     let bytes = text.as_bytes();
-    parse_cut_at(bytes, &even_points(bytes.len() as u64))
+    parse_cut_at(bytes, &even_points(bytes.len() as u64), true)
+}
+
+/// [`parse_csv`] by the CSV reader alone (the tests compare the fast path with it).
+#[cfg(test)]
+pub(super) fn parse_slow(bytes: &[u8]) -> Result<BarSeries, CsvError> {
+    parse_cut_at(bytes, &[], false)
+}
+
+/// Whether all of `bytes` after the header line is plain to the fast path (for the tests).
+#[cfg(test)]
+pub(super) fn parses_plain(bytes: &[u8]) -> bool {
+    let Ok((cols, _)) = csv_bars::read_header(&mut csv_bars::reader(bytes), &|_| 0) else {
+        return false;
+    };
+    let start = plain_header_end(&bytes, bytes.len() as u64);
+    start.is_some_and(|at| {
+        let read = AtomicU64::new(0);
+        let total = bytes.len() as u64;
+        matches!(
+            plain_piece(&bytes, at, total, cols, &read, &mut || {}),
+            Ok(Some(_))
+        )
+    })
 }
 
 /// [`parse_csv`] with the cuts at the first line starts at or after `points` (the tests cut
-/// small inputs everywhere to prove the joined result is the single-pass one).
-fn parse_cut_at(bytes: &[u8], points: &[u64]) -> Result<BarSeries, CsvError> {
+/// small inputs everywhere to prove the joined result is the single-pass one); `plain`: try
+/// the fast path first.
+fn parse_cut_at(bytes: &[u8], points: &[u64], plain: bool) -> Result<BarSeries, CsvError> {
     let locate = |byte: u64| line_at(Some(bytes), byte);
     let total = bytes.len() as u64;
     let starts = cuts(&bytes, total, points).unwrap_or_else(|_| vec![0]);
-    load(&bytes, total, &starts, &locate, &mut |_, _| {}).map_err(|e| match e {
+    load(&bytes, total, &starts, &locate, plain, &mut |_, _| {}).map_err(|e| match e {
         Failure::Csv(e) => e,
         // Reading from memory cannot fail.
         Failure::Io(source) => CsvError::Io {
@@ -130,23 +156,6 @@ impl<S: Source> Read for Range<'_, S> {
     }
 }
 
-/// A range that also tells `progress` how far all pieces together got (the first piece, read
-/// on the calling thread, carries it).
-struct Reporting<'a, 'p, S: Source> {
-    range: Range<'a, S>,
-    total: u64,
-    progress: &'p mut dyn FnMut(u64, u64),
-}
-
-impl<S: Source> Read for Reporting<'_, '_, S> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.range.read(buf)?;
-        let read = self.range.read.load(Ordering::Relaxed);
-        (self.progress)(read, self.total.max(read));
-        Ok(n)
-    }
-}
-
 /// Where each piece starts: 0, then the first line start after each of `points` (ascending,
 /// without repeats; a point with no newline after it is dropped).
 fn cuts<S: Source>(source: &S, total: u64, points: &[u64]) -> std::io::Result<Vec<u64>> {
@@ -172,12 +181,17 @@ fn cuts<S: Source>(source: &S, total: u64, points: &[u64]) -> std::io::Result<Ve
     Ok(starts)
 }
 
-/// Parses the pieces that start at `starts` (the first at 0) and joins them.
+/// A piece's rows (or why there are none) and whether a double quote went by.
+type Parsed = (Result<(BarSeries, Option<u64>), Failure>, bool);
+
+/// Parses the pieces that start at `starts` (the first at 0) and joins them; `plain`: try the
+/// fast path ([`super::csv_plain`]) on each piece first.
 fn load<S: Source>(
     source: &S,
     total: u64,
     starts: &[u64],
     locate: Locate<'_>,
+    plain: bool,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<BarSeries, Failure> {
     let read = AtomicU64::new(0);
@@ -189,64 +203,72 @@ fn load<S: Source>(
         quoted: false,
     };
     let ends: Vec<u64> = starts.iter().skip(1).copied().chain([total]).collect();
-    let mut head = csv_bars::reader(Reporting {
-        range: range(0, ends[0]),
-        total,
-        progress,
+    let header_read = AtomicU64::new(0);
+    let mut head = csv_bars::reader(Range {
+        read: &header_read,
+        ..range(0, ends[0])
     });
-    let header = csv_bars::read_header(&mut head, locate);
-    let quoted_header = head.get_ref().range.quoted;
-    let (cols, header_offset) = match header {
+    let (cols, header_offset) = match csv_bars::read_header(&mut head, locate) {
         Ok(header) => header,
-        Err(_) if starts.len() > 1 && quoted_header => {
-            return load(source, total, &[0], locate, &mut |_, _| {})
+        Err(_) if starts.len() > 1 && head.get_ref().quoted => {
+            return load(source, total, &[0], locate, plain, &mut |_, _| {})
         }
         Err(e) => return Err(e),
     };
-    // Pieces 1.. go to whichever thread asks next; piece 0 (its reader is past the header)
-    // stays on this thread, which then asks for more too.
-    let next = AtomicUsize::new(1);
-    let take_piece = || {
-        let k = next.fetch_add(1, Ordering::Relaxed);
-        let (&at, &end) = (starts.get(k)?, ends.get(k)?);
-        let mut rdr = csv_bars::reader(range(at, end));
-        let parsed = csv_bars::parse_rows(&mut rdr, cols, at, end - at, locate);
-        Some((k, parsed, rdr.get_ref().quoted))
-    };
-    let (first, mut rest, progress) = std::thread::scope(|scope| {
-        let helpers: Vec<_> = (1..threads().min(starts.len()))
-            .map(|_| scope.spawn(|| std::iter::from_fn(take_piece).collect::<Vec<_>>()))
-            .collect();
-        let parsed = csv_bars::parse_rows(&mut head, cols, 0, ends[0], locate);
-        let Reporting {
-            range, progress, ..
-        } = head.into_inner();
-        let first = (parsed, range.quoted);
-        let mut rest = Vec::new();
-        while let Some(piece) = take_piece() {
-            rest.push(piece);
-            progress(read.load(Ordering::Relaxed), total);
-        }
-        for helper in helpers {
-            match helper.join() {
-                Ok(done) => rest.extend(done),
-                Err(_) => rest.push((usize::MAX, Err(panicked()), false)),
+    let rows_start = plain.then(|| plain_header_end(source, ends[0])).flatten();
+    // Piece `k`: by the fast path if it can, else by the CSV reader (piece 0 reads the header
+    // again); `tick` is called as bytes come in.
+    let piece = |k: usize, tick: &mut dyn FnMut()| -> Parsed {
+        let (at, end) = (starts[k], ends[k]);
+        if let Some(from) = if k == 0 {
+            rows_start
+        } else {
+            Some(at).filter(|_| plain)
+        } {
+            // The header line counts as read.
+            read.fetch_add(from - at, Ordering::Relaxed);
+            match plain_piece(source, from, end, cols, &read, tick) {
+                Ok(Some(parsed)) => return (Ok(parsed), false),
+                Ok(None) => {}
+                Err(e) => return (Err(Failure::Io(e)), false),
             }
         }
-        (first, rest, progress)
+        let mut rdr = csv_bars::reader(range(at, end));
+        let parsed = match k {
+            0 => csv_bars::read_header(&mut rdr, locate)
+                .and_then(|_| csv_bars::parse_rows(&mut rdr, cols, 0, end, locate)),
+            _ => csv_bars::parse_rows(&mut rdr, cols, at, end - at, locate),
+        };
+        (parsed, rdr.get_ref().quoted)
+    };
+    // Pieces go to whichever thread asks next; this thread also reports the progress.
+    let next = AtomicUsize::new(0);
+    let take = |tick: &mut dyn FnMut()| {
+        let k = next.fetch_add(1, Ordering::Relaxed);
+        (k < starts.len()).then(|| (k, piece(k, tick)))
+    };
+    let mut pieces = std::thread::scope(|scope| {
+        let helpers: Vec<_> = (1..threads().min(starts.len()))
+            .map(|_| scope.spawn(|| std::iter::from_fn(|| take(&mut || {})).collect::<Vec<_>>()))
+            .collect();
+        let mut tick = || progress(read.load(Ordering::Relaxed).min(total), total);
+        let mut pieces: Vec<_> = std::iter::from_fn(|| take(&mut tick)).collect();
+        for helper in helpers {
+            match helper.join() {
+                Ok(done) => pieces.extend(done),
+                Err(_) => pieces.push((usize::MAX, (Err(panicked()), false))),
+            }
+        }
+        pieces
     });
-    rest.sort_by_key(|(k, _, _)| *k);
-    let rest: Vec<_> = rest
-        .into_iter()
-        .map(|(_, parsed, quoted)| (parsed, quoted))
-        .collect();
-    progress(read.load(Ordering::Relaxed), total);
-    if starts.len() > 1 && (first.1 || rest.iter().any(|(_, quoted)| *quoted)) {
+    pieces.sort_by_key(|(k, _)| *k);
+    progress(read.load(Ordering::Relaxed).min(total), total);
+    if starts.len() > 1 && pieces.iter().any(|(_, (_, quoted))| *quoted) {
         // A quote somewhere: a cut may have split a quoted field; read it in one piece.
-        return load(source, total, &[0], locate, &mut |_, _| {});
+        return load(source, total, &[0], locate, plain, &mut |_, _| {});
     }
-    let (mut series, _) = first.0?;
-    for (parsed, _) in rest {
+    let mut series = BarSeries::default();
+    for (_, (parsed, _)) in pieces {
         let (piece, first_offset) = parsed?;
         if let (Some(prev), Some(next), Some(offset)) = (series.last(), piece.first(), first_offset)
         {
@@ -268,6 +290,69 @@ fn load<S: Source>(
         .into());
     }
     Ok(series)
+}
+
+/// Where the rows start when the header is the file's first line and a plain one (no quote,
+/// no `\r` but before its `\n`, not blank): after that line, within piece 0 (ending at
+/// `end`). `None`: piece 0 goes to the CSV reader.
+fn plain_header_end<S: Source>(source: &S, end: u64) -> Option<u64> {
+    let mut buf = [0u8; 1 << 12];
+    let n = source.read_at(&mut buf, 0).ok()?;
+    let nl = buf[..n].iter().position(|&b| b == b'\n')?;
+    let line = buf[..nl].strip_suffix(b"\r").unwrap_or(&buf[..nl]);
+    let plain = !line.trim_ascii().is_empty() && !line.iter().any(|&b| b == b'"' || b == b'\r');
+    Some(nl as u64 + 1).filter(|&start| plain && start <= end)
+}
+
+/// Bytes read at a time by the fast path (a whole number of lines is parsed from each).
+const CHUNK: usize = 1 << 17;
+
+/// The rows of bytes `[at, end)` (a line start, and a line start or the file's end) by the
+/// fast path, read chunk by chunk; `None` if it gave up (the piece is not plain).
+fn plain_piece<S: Source>(
+    source: &S,
+    at: u64,
+    end: u64,
+    cols: csv_bars::Columns,
+    read: &AtomicU64,
+    tick: &mut dyn FnMut(),
+) -> std::io::Result<Option<(BarSeries, Option<u64>)>> {
+    let mut rows = PlainRows::new(cols, end - at);
+    let mut buf = vec![0u8; CHUNK];
+    // `buf[..held]` holds the bytes from file offset `pos`.
+    let (mut pos, mut held) = (at, 0usize);
+    loop {
+        let left = end - pos - held as u64;
+        let want = usize::try_from(left)
+            .unwrap_or(usize::MAX)
+            .min(CHUNK - held);
+        let n = match (left, want) {
+            (0, _) => 0,
+            // A line longer than the buffer.
+            (_, 0) => return Ok(None),
+            _ => source.read_at(&mut buf[held..held + want], pos + held as u64)?,
+        };
+        read.fetch_add(n as u64, Ordering::Relaxed);
+        tick();
+        held += n;
+        // At the end all that is held is parsed; before it, the whole lines.
+        let upto = match n {
+            0 => held,
+            _ => buf[..held]
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |i| i + 1),
+        };
+        if rows.parse(&buf[..upto], pos).is_none() {
+            return Ok(None);
+        }
+        if n == 0 {
+            return Ok(Some(rows.finish()));
+        }
+        buf.copy_within(upto..held, 0);
+        held -= upto;
+        pos += upto as u64;
+    }
 }
 
 fn panicked() -> Failure {
@@ -345,23 +430,26 @@ mod tests {
         ];
         for text in &texts {
             let bytes = text.as_bytes();
-            let whole = outcome(parse_cut_at(bytes, &[]));
+            let whole = outcome(parse_cut_at(bytes, &[], false));
+            assert_eq!(outcome(parse_cut_at(bytes, &[], true)), whole, "{text:?}");
             for p in 0..bytes.len() as u64 {
-                assert_eq!(
-                    outcome(parse_cut_at(bytes, &[p])),
-                    whole,
-                    "cut at {p} of {text:?}"
-                );
+                for plain in [false, true] {
+                    assert_eq!(
+                        outcome(parse_cut_at(bytes, &[p], plain)),
+                        whole,
+                        "cut at {p} of {text:?}"
+                    );
+                }
                 let q = (p * 7 + 13) % bytes.len() as u64;
                 let (a, b) = (p.min(q), p.max(q));
                 assert_eq!(
-                    outcome(parse_cut_at(bytes, &[a, b])),
+                    outcome(parse_cut_at(bytes, &[a, b], true)),
                     whole,
                     "cuts at {a}, {b}"
                 );
             }
         }
-        assert!(outcome(parse_cut_at(texts[1].as_bytes(), &[])).contains("line 11"));
-        assert!(outcome(parse_cut_at(texts[2].as_bytes(), &[])).contains("not after"));
+        assert!(outcome(parse_cut_at(texts[1].as_bytes(), &[], true)).contains("line 11"));
+        assert!(outcome(parse_cut_at(texts[2].as_bytes(), &[], true)).contains("not after"));
     }
 }

@@ -7,6 +7,7 @@ mod bar_time;
 pub mod bars;
 mod csv_bars;
 mod csv_load;
+mod csv_plain;
 pub mod float;
 pub mod ids;
 pub mod orders;

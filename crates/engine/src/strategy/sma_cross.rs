@@ -71,7 +71,15 @@ impl SmaCross {
     /// The position it wants to hold after `bar`, given the one it holds (`None`: no change).
     pub fn decide(&mut self, bar: &Bar, position: f64) -> Option<f64> {
         self.closes.push(bar.close);
-        let now = match self.smas() {
+        let means = self.smas();
+        self.decide_on(means, position)
+    }
+
+    /// [`SmaCross::decide`] for a bar whose fast and slow means are already known (what the
+    /// window would give after its close; [`means_ahead`] computes them for many bars at
+    /// once). The window is left alone: use one way or the other for a run.
+    pub fn decide_on(&mut self, means: Option<(f64, f64)>, position: f64) -> Option<f64> {
+        let now = match means {
             Some((f, s)) if f.is_finite() && s.is_finite() => (f, s),
             _ => {
                 self.prev = None;
@@ -94,6 +102,111 @@ impl SmaCross {
         };
         (target != position).then_some(target)
     }
+}
+
+/// Bars per block of [`means_in_blocks`].
+const AHEAD: usize = 4096;
+
+/// The means [`SmaCross`] takes after each of `closes` (a run's closes from the first bar),
+/// handed to `emit` a block of bars at a time (computed by [`means_ahead`]); stops early when
+/// `emit` answers `false`.
+pub fn means_in_blocks(
+    fast: usize,
+    slow: usize,
+    closes: impl Iterator<Item = f64>,
+    emit: impl FnMut(&[Option<(f64, f64)>]) -> bool,
+) {
+    means_in_blocks_of(AHEAD, fast, slow, closes, emit);
+}
+
+/// [`means_in_blocks`] with `block` bars per block.
+fn means_in_blocks_of(
+    block: usize,
+    fast: usize,
+    slow: usize,
+    mut closes: impl Iterator<Item = f64>,
+    mut emit: impl FnMut(&[Option<(f64, f64)>]) -> bool,
+) {
+    let history = fast.max(slow).saturating_sub(1);
+    let (mut window, mut means) = (Vec::new(), Vec::new());
+    loop {
+        let keep = history.min(window.len());
+        window.drain(..window.len() - keep);
+        window.extend(closes.by_ref().take(block.max(1)));
+        if window.len() == keep {
+            return;
+        }
+        means_ahead(fast, slow, &window, keep, &mut means);
+        if !emit(&means) {
+            return;
+        }
+    }
+}
+
+/// Bars whose means [`means_ahead`] computes side by side.
+const LANES: usize = 8;
+
+/// The fast and slow means [`SmaCross`] takes after each of `closes[from..]` (the window's
+/// `None` until it is full), into `out`. `closes` starts at the first bar or holds at least the
+/// `max(fast, slow) - 1` closes before `from`. Each mean is summed oldest first from -0.0 as the
+/// window sums it, so the bits are the same; only the sums of [`LANES`] consecutive bars are
+/// computed side by side, independent chains of additions instead of one after the other.
+pub fn means_ahead(
+    fast: usize,
+    slow: usize,
+    closes: &[f64],
+    from: usize,
+    out: &mut Vec<Option<(f64, f64)>>,
+) {
+    out.clear();
+    let (long, short) = (fast.max(slow), fast.min(slow));
+    let first_full = if short == 0 {
+        closes.len()
+    } else {
+        (long - 1).max(from).min(closes.len())
+    };
+    out.resize(first_full.saturating_sub(from), None);
+    let mut i = first_full;
+    while i < closes.len() {
+        let window = &closes[i + 1 - long..];
+        let (sums, lanes) = if closes.len() - i >= LANES {
+            (lane_sums::<LANES>(window, long, short), LANES)
+        } else {
+            let [sum] = lane_sums::<1>(window, long, short);
+            let mut one = [(0.0, 0.0); LANES];
+            one[0] = sum;
+            (one, 1)
+        };
+        out.extend(sums[..lanes].iter().map(|&(long_sum, short_sum)| {
+            let (f, s) = if fast <= slow {
+                (short_sum, long_sum)
+            } else {
+                (long_sum, short_sum)
+            };
+            Some((f / fast as f64, s / slow as f64))
+        }));
+        i += lanes;
+    }
+}
+
+/// The long and short sums of the windows that start at `w[0..N]`, as [`SmaCross`] adds them:
+/// the oldest `long - short` closes into the long sum, the rest into both.
+fn lane_sums<const N: usize>(w: &[f64], long: usize, short: usize) -> [(f64, f64); N] {
+    let (mut l, mut s) = ([-0.0f64; N], [-0.0f64; N]);
+    for j in 0..long - short {
+        let x: &[f64; N] = w[j..j + N].try_into().unwrap_or(&[0.0; N]);
+        for k in 0..N {
+            l[k] += x[k];
+        }
+    }
+    for j in long - short..long {
+        let x: &[f64; N] = w[j..j + N].try_into().unwrap_or(&[0.0; N]);
+        for k in 0..N {
+            l[k] += x[k];
+            s[k] += x[k];
+        }
+    }
+    std::array::from_fn(|k| (l[k], s[k]))
 }
 
 #[cfg(test)]
@@ -121,6 +234,54 @@ mod tests {
                 d
             })
             .collect()
+    }
+
+    #[test]
+    fn means_ahead_are_the_window_means_bit_for_bit() {
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let closes: Vec<f64> = (0..300)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state % 100_000) as f64 / 1e4 + 90.0
+            })
+            .collect();
+        for (fast, slow) in [(10, 30), (30, 10), (1, 2), (5, 5), (3, 40), (0, 4)] {
+            let mut s = SmaCross::new(fast, slow, Mode::LongShort, 1.0);
+            let want: Vec<_> = closes
+                .iter()
+                .map(|&c| {
+                    s.closes.push(c);
+                    s.smas()
+                })
+                .collect();
+            for block in [1, 7, 50, AHEAD] {
+                let mut blocks = Vec::new();
+                means_in_blocks_of(block, fast, slow, closes.iter().copied(), |b| {
+                    blocks.extend_from_slice(b);
+                    true
+                });
+                assert_eq!(blocks, want, "{fast}/{slow} by blocks of {block}");
+            }
+            let long = fast.max(slow);
+            // From the start in one go, and in blocks that keep `long - 1` closes of history.
+            let mut got = Vec::new();
+            means_ahead(fast, slow, &closes, 0, &mut got);
+            assert_eq!(got, want, "{fast}/{slow}");
+            for block in [1, 7, 50] {
+                let mut all = Vec::new();
+                let mut start = 0;
+                while start < closes.len() {
+                    let from = start.min(long.saturating_sub(1));
+                    let end = (start + block).min(closes.len());
+                    means_ahead(fast, slow, &closes[start - from..end], from, &mut got);
+                    all.extend_from_slice(&got);
+                    start = end;
+                }
+                assert_eq!(all, want, "{fast}/{slow} in blocks of {block}");
+            }
+        }
     }
 
     #[test]
