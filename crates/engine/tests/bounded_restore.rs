@@ -38,15 +38,6 @@ fn restore(cfg: EngineConfig, path: &std::path::Path) -> Simulation {
     Simulation::restore(cfg, journal, Arc::new(RecordingSink::default())).unwrap()
 }
 
-fn statistics(sim: &Simulation) -> String {
-    format!(
-        "{}\n{}\n{}",
-        serde_json::to_string(&sim.summary()).unwrap(),
-        serde_json::to_string(&sim.strategies()).unwrap(),
-        serde_json::to_string(&sim.positions()).unwrap()
-    )
-}
-
 /// Child mode: runs `ZIGQUANT_BOUNDED_BARS` bars flat out on the journal, prints the
 /// statistics and `IDLE`, then waits to be killed (no shutdown, no WAL checkpoint).
 #[test]

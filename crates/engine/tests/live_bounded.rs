@@ -9,16 +9,13 @@ mod common;
 
 use std::sync::Arc;
 
-use common::TempDir;
-use zigquant_engine::config::{FeedSource, SyncMode};
+use common::{statistics, two_live_pairs_config, TempDir, CANDLE_T0_MS, MINUTE_MS};
+use zigquant_engine::config::SyncMode;
 use zigquant_engine::events::RecordingSink;
 use zigquant_engine::journal::Journal;
 use zigquant_engine::market::{PushedEvent, StampedEvent};
 use zigquant_engine::{bars::Bar, EngineConfig, Input, Now, Output, PairId, Simulation, VenueId};
 
-/// Candle open times: a bar period boundary (2025-12-01 00:00 UTC), one minute apart.
-const CANDLE_T0_MS: i64 = 1_764_547_200_000;
-const MINUTE_MS: i64 = 60_000;
 const PERIODS: i64 = 3_000;
 const VAR_WINDOW: usize = 100;
 const RETENTION_MINUTES: i64 = 120;
@@ -26,21 +23,11 @@ const RETENTION_MINUTES: i64 = 120;
 /// BTC-USDT on Binance candles, ETH-USDT on Hyperliquid candles, 1-minute bars, the default
 /// strategies trading them; a short VaR window and a two-hour equity retention.
 fn config() -> EngineConfig {
-    let mut c = EngineConfig::default();
-    c.feed.pacing = false;
-    // As a live run does: market time is wall time from the start (docs/live.md).
-    c.feed.start_time_ms = CANDLE_T0_MS;
-    c.noise.enabled = false;
-    c.journal.synchronous = SyncMode::Normal;
+    let mut c = two_live_pairs_config();
     c.journal.equity_retention_days = RETENTION_MINUTES as f64 / 1440.0;
     c.risk.var_window = VAR_WINDOW;
-    c.pairs.truncate(2);
-    c.pairs[0].name = "BTC-USDT".into();
-    c.pairs[0].source = FeedSource::Binance;
-    c.pairs[0].symbol = Some("BTCUSDT".into());
-    c.pairs[1].name = "ETH-USDT".into();
-    c.pairs[1].source = FeedSource::Hyperliquid;
-    c.pairs[1].symbol = Some("ETH".into());
+    // As a live run does: market time is wall time from the start (docs/live.md).
+    c.feed.start_time_ms = CANDLE_T0_MS;
     c.strategies
         .retain(|s| s.pair == "BTC-USDT" || s.pair == "ETH-USDT");
     c.validate().unwrap();
@@ -95,15 +82,6 @@ fn period(sim: &mut Simulation, i: i64) {
 fn open(cfg: EngineConfig, dir: &TempDir) -> Simulation {
     let journal = Journal::open(&dir.journal(), SyncMode::Normal).unwrap();
     Simulation::restore(cfg, journal, Arc::new(RecordingSink::default())).unwrap()
-}
-
-fn statistics(sim: &Simulation) -> String {
-    format!(
-        "{}\n{}\n{}",
-        serde_json::to_string(&sim.summary()).unwrap(),
-        serde_json::to_string(&sim.strategies()).unwrap(),
-        serde_json::to_string(&sim.positions()).unwrap()
-    )
 }
 
 #[test]

@@ -17,24 +17,9 @@ use zigquant_engine::{
     Output, PairId, Simulation, VenueId,
 };
 
-/// Candle open times: a bar period boundary (2025-12-01 00:00 UTC), one minute apart.
-const CANDLE_T0_MS: i64 = 1_764_547_200_000;
-const MINUTE_MS: i64 = 60_000;
-
-/// `deploy/examples/live.toml`'s shape: BTC-USDT on Binance candles, ETH-USDT on Hyperliquid
-/// candles, 1-minute bars; no strategy and no noise, so only the test's manual order trades.
+/// Two live pairs, no strategy: only the test's manual order trades.
 fn all_live_config() -> EngineConfig {
-    let mut c = EngineConfig::default();
-    c.feed.pacing = false;
-    c.noise.enabled = false;
-    c.journal.synchronous = SyncMode::Normal;
-    c.pairs.truncate(2);
-    c.pairs[0].name = "BTC-USDT".into();
-    c.pairs[0].source = FeedSource::Binance;
-    c.pairs[0].symbol = Some("BTCUSDT".into());
-    c.pairs[1].name = "ETH-USDT".into();
-    c.pairs[1].source = FeedSource::Hyperliquid;
-    c.pairs[1].symbol = Some("ETH".into());
+    let mut c = two_live_pairs_config();
     c.strategies.clear();
     c.validate().unwrap();
     c

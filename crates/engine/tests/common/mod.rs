@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use zigquant_engine::config::SyncMode;
+use zigquant_engine::config::{FeedSource, SyncMode};
 use zigquant_engine::events::RecordingSink;
 use zigquant_engine::market::{PushedEvent, StampedEvent};
 use zigquant_engine::{Engine, EngineConfig, EngineHandle, Input, Now, Output, Simulation};
@@ -60,6 +60,41 @@ pub fn fast_config(bars: u64) -> EngineConfig {
     c.feed.max_bars = bars;
     c.journal.synchronous = SyncMode::Normal;
     c
+}
+
+/// Candle open times of the live tests: a bar period boundary (2025-12-01 00:00 UTC), one minute
+/// apart.
+pub const CANDLE_T0_MS: i64 = 1_764_547_200_000;
+/// One bar period of the live tests.
+pub const MINUTE_MS: i64 = 60_000;
+
+/// `deploy/examples/live.toml`'s shape: BTC-USDT on Binance candles, ETH-USDT on Hyperliquid
+/// candles, 1-minute bars, unpaced, no noise trader, a fast journal; strategies as the default
+/// configuration has them (not validated: callers adjust, then validate).
+pub fn two_live_pairs_config() -> EngineConfig {
+    let mut c = EngineConfig::default();
+    c.feed.pacing = false;
+    c.noise.enabled = false;
+    c.journal.synchronous = SyncMode::Normal;
+    c.pairs.truncate(2);
+    c.pairs[0].name = "BTC-USDT".into();
+    c.pairs[0].source = FeedSource::Binance;
+    c.pairs[0].symbol = Some("BTCUSDT".into());
+    c.pairs[1].name = "ETH-USDT".into();
+    c.pairs[1].source = FeedSource::Hyperliquid;
+    c.pairs[1].symbol = Some("ETH".into());
+    c
+}
+
+/// Every statistic a restart must bring back bit for bit, as JSON text (f64 values print
+/// shortest-round-trip): the summary, the strategies and the positions.
+pub fn statistics(sim: &Simulation) -> String {
+    format!(
+        "{}\n{}\n{}",
+        serde_json::to_string(&sim.summary()).unwrap(),
+        serde_json::to_string(&sim.strategies()).unwrap(),
+        serde_json::to_string(&sim.positions()).unwrap()
+    )
 }
 
 /// Starts an engine and waits until it has simulated everything.
