@@ -167,11 +167,12 @@ def parse_exposition(text: str) -> dict[str, set[str]]:
     return {name: set(labels) for name, labels in parse_exposition_values(text).items()}
 
 
-def value_drift(values: dict[str, dict[str, set[str]]]) -> list[str]:
+def value_drift(values: dict[str, dict[str, set[str]]], live: bool = False) -> list[str]:
     """Problems: an exact label matcher (label="value") in a rule or panel whose value zigquant
-    never exports on the metrics of that expression (e.g. type="rss", status="rejected")."""
+    never exports on the metrics of that expression (e.g. type="rss", status="rejected").
+    `live`: the "Live feeds" panels only (against a live run's exposition), else all the rest."""
     problems = []
-    for where, expr, metrics, _ in all_references():
+    for where, expr, metrics, _ in all_references(live):
         scraper_labels = set().union(*(SCRAPER_SERIES.get(m, set()) for m in metrics))
         for label, value in EQUALITY_RE.findall(expr):
             if label in TARGET_LABELS or label in scraper_labels:
@@ -184,15 +185,21 @@ def value_drift(values: dict[str, dict[str, set[str]]]) -> list[str]:
     return problems
 
 
-def all_references() -> list[tuple[str, str, set[str], set[str]]]:
-    """(where, expr, metrics, labels) for every rule and dashboard query."""
+def all_references(live: bool = False) -> list[tuple[str, str, set[str], set[str]]]:
+    """(where, expr, metrics, labels) for every rule, dashboard query and variable outside the
+    "Live feeds" row, or (`live`) for the queries of that row only."""
     out = []
+    dash = load_dashboard()
+    if live:
+        for title, ref, expr, legend in dashboard_exprs(dash, live=True):
+            m, l = refs(expr, legend=legend)
+            out.append((f"panel '{title}' {ref}", expr, m, l))
+        return out
     for r in load_rules():
         anns = r.get("annotations", {})
         m, l = refs(r["expr"], annotations=(anns.get("summary", ""), anns.get("description", "")))
         out.append((f"rule {r['alert']}", r["expr"], m, l))
-    dash = load_dashboard()
-    for title, ref, expr, legend in dashboard_exprs(dash):
+    for title, ref, expr, legend in dashboard_exprs(dash, live=False):
         m, l = refs(expr, legend=legend)
         out.append((f"panel '{title}' {ref}", expr, m, l))
     for v in dashboard_variables(dash):
@@ -208,7 +215,7 @@ def all_references() -> list[tuple[str, str, set[str], set[str]]]:
     return out
 
 
-def drift(exported: dict[str, set[str]]) -> list[str]:
+def drift(exported: dict[str, set[str]], live: bool = False) -> list[str]:
     """Problems: a metric or label referenced by a rule/panel that zigquant does not export.
 
     `exported` maps sample names to label names (see parse_exposition). `up` and `ALERTS` are the
@@ -216,7 +223,7 @@ def drift(exported: dict[str, set[str]]) -> list[str]:
     job/instance are target labels; `le` exists on _bucket samples (they carry it in exported).
     """
     problems = []
-    for where, expr, metrics, labels in all_references():
+    for where, expr, metrics, labels in all_references(live):
         known_labels = set(TARGET_LABELS)
         for name in metrics:
             if name in SCRAPER_SERIES:

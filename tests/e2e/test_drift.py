@@ -1,6 +1,8 @@
 """(c) Every metric and label named by the alert rules and the dashboard exists in what zigquant
 actually exports on /metrics (target labels job/instance aside), and so does every exact label
-value they match on (type="rss", status="rejected", level="critical"), so the three cannot drift."""
+value they match on (type="rss", status="rejected", level="critical"), so the three cannot drift.
+The dashboard's "Live feeds" row is checked the same way against a live run's exposition in
+test_live_e2e.py (a simulated run exports none of its series)."""
 import time
 
 import promql_refs

@@ -146,6 +146,11 @@ def test_a_live_outage_reaches_alertmanager_and_recovers(procs, zigquant_bin, fi
                                            traffic=lambda: None)
     assert not empty, "Live feeds panels without data:\n" + "\n".join(empty)
     prom.query_range(errors[0][2], seconds=60)
+    # ... and names only metrics and labels this live run exports (test_drift.py for the rest).
+    exported = promql_refs.parse_exposition_values(zq.metrics_text())
+    problems = promql_refs.drift({k: set(v) for k, v in exported.items()}, live=True)
+    problems += promql_refs.value_drift(exported, live=True)
+    assert not problems, "Live feeds panels reference what a live zigquant does not export:\n" + "\n".join(problems)
     zq.proc.stop()
     log = zq.proc.log.read_text(errors="replace")
     assert "panicked" not in log

@@ -233,7 +233,7 @@ def test_brute_force_is_throttled_while_legit_clients_succeed(zq_factory, procs,
     thread.start()
     # The attacker: another loopback address, 1,000 different wrong keys on one connection.
     attacker = http.client.HTTPConnection("127.0.0.1", zq.port, timeout=5, source_address=("127.0.0.2", 0))
-    statuses, bodies_401, retry_after = [], set(), []
+    statuses, bodies_401, retry_after, messages_429 = [], set(), [], []
     try:
         while len(statuses) < 1000 or thread.is_alive():
             status, headers, body = raw_get(attacker, "/api/v1/orders", secrets.token_hex(32))
@@ -242,7 +242,9 @@ def test_brute_force_is_throttled_while_legit_clients_succeed(zq_factory, procs,
                 bodies_401.add(body)
             elif status == 429:
                 retry_after.append(int(headers["retry-after"]))
-                assert json.loads(body)["error"]["code"] == "too_many_requests"
+                error = json.loads(body)["error"]
+                assert error["code"] == "too_many_requests"
+                messages_429.append(error["message"])
     finally:
         stop.set()
         thread.join(10)
@@ -255,9 +257,15 @@ def test_brute_force_is_throttled_while_legit_clients_succeed(zq_factory, procs,
     assert len(legit_status) == LEGIT_REQUESTS and set(legit_status) == {200}, \
         f"the legitimate client was refused: {sorted(set(legit_status))}"
 
+    # Most 429s are the spent auth budget; a fast attacker on one connection may also pass the
+    # per-address request rate (1,000/s), which answers 429 too and is counted as a limit.
+    by_auth = messages_429.count("too many failed authentications from your address")
+    by_rate = messages_429.count("too many requests from your address")
+    assert by_auth + by_rate == n429 and by_auth > 900, sorted(set(messages_429))
     samples = zq.scrape()
     assert metric_sum(samples, "zigquant_api_auth_failures_total", reason="invalid_key") == n401
-    assert metric_sum(samples, "zigquant_api_auth_failures_total", reason="throttled") == n429
+    assert metric_sum(samples, "zigquant_api_auth_failures_total", reason="throttled") == by_auth
+    assert metric_sum(samples, "zigquant_api_limited_total", limit="request_rate") == by_rate
     # The alert rule of deploy/ sees it (pending: it has `for: 2m`).
     zq_stack.wait_until(
         "ApiAuthFailures pending or firing",
@@ -273,11 +281,14 @@ def keys_cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def time_until(pred, timeout: float = 3.0) -> float:
+    """Seconds until `pred()` holds, asked every 0.1 s (the store is polled every 0.1 s; asking
+    faster only spends the address's budget of 10 failed authentications a minute on 401s while
+    a key is not yet loaded, and a throttled address gets 429 even with the new key)."""
     start = time.monotonic()
     while time.monotonic() - start < timeout:
         if pred():
             return time.monotonic() - start
-        time.sleep(0.02)
+        time.sleep(0.1)
     return float("inf")
 
 
