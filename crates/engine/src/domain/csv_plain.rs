@@ -164,13 +164,10 @@ fn text_end(bytes: &[u8], mut i: usize) -> Option<usize> {
     Some(i)
 }
 
-/// The plain decimal starting at `i` and the index after it: the very `f64` the CSV reader's
-/// parser gives (`m / 10^k` of two exact numbers, as in its fast path).
-fn decimal(bytes: &[u8], start: usize) -> Option<(f64, usize)> {
-    let neg = bytes.get(start) == Some(&b'-');
-    let mut i = start + usize::from(neg);
-    let mut m = 0u64;
-    let int_start = i;
+/// Appends the decimal digits from `i` on to `m` (wrapping: the caller bounds the digit count)
+/// and returns it with the index after the last digit.
+#[inline(always)]
+fn accumulate_digits(bytes: &[u8], mut i: usize, mut m: u64) -> (u64, usize) {
     while let Some(d) = bytes
         .get(i)
         .map(|b| b.wrapping_sub(b'0'))
@@ -179,19 +176,22 @@ fn decimal(bytes: &[u8], start: usize) -> Option<(f64, usize)> {
         m = m.wrapping_mul(10).wrapping_add(u64::from(d));
         i += 1;
     }
+    (m, i)
+}
+
+/// The plain decimal starting at `i` and the index after it: the very `f64` the CSV reader's
+/// parser gives (`m / 10^k` of two exact numbers, as in its fast path).
+fn decimal(bytes: &[u8], start: usize) -> Option<(f64, usize)> {
+    let neg = bytes.get(start) == Some(&b'-');
+    let mut i = start + usize::from(neg);
+    let int_start = i;
+    let (mut m, end) = accumulate_digits(bytes, i, 0);
+    i = end;
     let int_digits = i - int_start;
     let mut frac_digits = 0;
     if bytes.get(i) == Some(&b'.') {
-        i += 1;
-        let frac_start = i;
-        while let Some(d) = bytes
-            .get(i)
-            .map(|b| b.wrapping_sub(b'0'))
-            .filter(|d| *d < 10)
-        {
-            m = m.wrapping_mul(10).wrapping_add(u64::from(d));
-            i += 1;
-        }
+        let frac_start = i + 1;
+        (m, i) = accumulate_digits(bytes, frac_start, m);
         frac_digits = i - frac_start;
     }
     let digits = int_digits + frac_digits;
