@@ -83,10 +83,7 @@ impl Journal {
                  AND pair = ?2 ORDER BY time_ms DESC LIMIT 1",
             )?
             .query_row(params![venue, pair], |r| r.get(0))
-            .or_else(|e| match e {
-                rusqlite::Error::QueryReturnedNoRows => Ok(None),
-                e => Err(e),
-            })?;
+            .optional()?;
         if close.is_some() {
             self.count_rows(1);
         }
@@ -102,10 +99,7 @@ impl Journal {
                 [],
                 |r| r.get(0),
             )
-            .or_else(|e| match e {
-                rusqlite::Error::QueryReturnedNoRows => Ok(None),
-                e => Err(e),
-            })?;
+            .optional()?;
         Ok(tick.map(|t| t.max(0) as u64))
     }
     /// The last `n` bars of a pair, oldest first (strategy warm-up after a restart).

@@ -11,7 +11,7 @@
 //! effects (equity, fills, alerts) are journaled on their own; rows older than the same
 //! retention are deleted, oldest first and a bounded number per pass.
 
-use rusqlite::params;
+use rusqlite::{params, OptionalExtension};
 
 use super::{Journal, JournalError};
 
@@ -50,18 +50,15 @@ impl Journal {
 
     /// Where thinning stopped: every tick below it is thinned (0 when never).
     pub fn thinned_before(&self) -> Result<u64, JournalError> {
-        let v: Option<i64> = self
+        let v: Option<Option<i64>> = self
             .conn
             .query_row(
                 "SELECT thinned_before_tick FROM checkpoint WHERE id = 1",
                 [],
                 |r| r.get(0),
             )
-            .or_else(|e| match e {
-                rusqlite::Error::QueryReturnedNoRows => Ok(None),
-                e => Err(e),
-            })?;
-        Ok(v.unwrap_or(0).max(0) as u64)
+            .optional()?;
+        Ok(v.flatten().unwrap_or(0).max(0) as u64)
     }
 
     /// Records where thinning stopped (needs the checkpoint row; a run that has none has

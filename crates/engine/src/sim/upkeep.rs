@@ -62,27 +62,25 @@ impl Simulation {
         let cutoff = (k + 1).saturating_sub(retention_ticks) / per_hour * per_hour;
         let from = self.journal.thinned_before()?;
         let to = cutoff.min(from + RETENTION_MAX_TICKS_PER_PASS / per_hour * per_hour);
-        if to <= from {
-            if pruned > 0 {
-                self.journal.incremental_vacuum(0)?;
-            }
-            return Ok(());
-        }
-        let mut scopes: Vec<String> = self.portfolio.accounts.keys().cloned().collect();
-        scopes.push(PORTFOLIO_SCOPE.to_string());
         let mut deleted = 0;
-        for scope in &scopes {
-            deleted += self.journal.thin_equity(scope, from, to, per_hour)?;
+        if to > from {
+            let mut scopes: Vec<String> = self.portfolio.accounts.keys().cloned().collect();
+            scopes.push(PORTFOLIO_SCOPE.to_string());
+            for scope in &scopes {
+                deleted += self.journal.thin_equity(scope, from, to, per_hour)?;
+            }
+            self.journal.set_thinned_before(to)?;
         }
-        self.journal.set_thinned_before(to)?;
-        self.journal.incremental_vacuum(0)?;
-        tracing::debug!(
-            from,
-            to,
-            deleted,
-            pruned,
-            "equity samples thinned to hourly min/max"
-        );
+        if deleted + pruned > 0 {
+            self.journal.incremental_vacuum(0)?;
+            tracing::debug!(
+                from,
+                to,
+                deleted,
+                pruned,
+                "old equity samples thinned, old pushed events deleted"
+            );
+        }
         Ok(())
     }
 }
