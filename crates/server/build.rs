@@ -2,7 +2,8 @@
 //!
 //! The kernel maps a binary's code into memory in 64 KB blocks on first touch, so resident code
 //! follows how the executed functions are scattered, not how much of it runs: laid out by the
-//! compiler, the default service kept 7.7 MB of its 7.8 MB `.text` resident to execute ~3 MB.
+//! compiler, the default service kept 6.8 MB of its 7.8 MB `.text` resident (the whole binary
+//! 7.7 MB after an hour) to execute ~3 MB.
 //! `layout/hot-code.ld`, a linker script written by `scripts/hot-code-profile` from a callgrind
 //! trace of the default service, puts those functions into `.text.hot` ahead of `.text`. A
 //! function missing from it still links and runs; it only costs a block of cold code.
