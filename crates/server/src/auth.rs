@@ -134,6 +134,10 @@ impl ApiKeys {
             source = KeySource::Generated { path: plain_file };
         }
         let keys = Self::with_configured(configured);
+        // The watcher's baseline is taken before the keys are read, on the same connection: a
+        // `zigquant keys add` that commits in between is then seen as a change (at worst read
+        // twice), never lost until the next commit.
+        let version = store.data_version().ok();
         let stored = store.hashed_keys()?;
         if source == KeySource::Configured && !stored.is_empty() {
             source = KeySource::Stored {
@@ -144,7 +148,7 @@ impl ApiKeys {
         let weak = Arc::downgrade(&keys.inner);
         std::thread::Builder::new()
             .name("zq-keys".into())
-            .spawn(move || watch_store(store, weak))
+            .spawn(move || watch_store(store, version, weak))
             .map_err(|source| KeyStoreError::Io {
                 what: "cannot start the key store watcher".into(),
                 source,
@@ -191,9 +195,9 @@ impl ApiKeys {
 }
 
 /// The watcher thread: reloads the store when another process changed it, writes last-use
-/// times back, and ends when the service drops its keys.
-fn watch_store(mut store: KeyStore, keys: Weak<KeysInner>) {
-    let mut version = store.data_version().ok();
+/// times back, and ends when the service drops its keys. `version` is the store's data_version
+/// taken just before the keys in memory were read.
+fn watch_store(mut store: KeyStore, mut version: Option<i64>, keys: Weak<KeysInner>) {
     let mut last_flush = Instant::now();
     loop {
         std::thread::sleep(STORE_POLL);
