@@ -13,7 +13,7 @@ mod common;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use common::{Fixture, Step};
+use common::{keep_off_minute_boundary, Fixture, Step};
 use zigquant_live::Venue;
 
 struct Args {
@@ -63,6 +63,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    keep_off_minute_boundary().await;
     let bind = |port: u16| tokio::net::TcpListener::bind(("127.0.0.1", port));
     let (ws, rest) = match (bind(args.ws_port).await, bind(args.rest_port).await) {
         (Ok(ws), Ok(rest)) => (ws, rest),

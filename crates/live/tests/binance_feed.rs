@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{fast_timing, Fixture, Recorder, RestFault, Step, INTERVAL};
+use common::{fast_timing, keep_off_minute_boundary, Fixture, Recorder, RestFault, Step, INTERVAL};
 use zigquant_live::{ErrorReason, Feed, FeedSpec, LiveEvent, MessageKind, Venue};
 
 fn spec(fixture: &Fixture, warmup_bars: usize) -> FeedSpec {
@@ -217,6 +217,7 @@ async fn a_refused_venue_costs_backoff_paced_attempts_and_the_link_comes_up_when
     assert!((5..=40).contains(&attempts), "{attempts} attempts in 1.5 s");
     assert_eq!(recorder.links(), [false], "one down, no flapping");
 
+    keep_off_minute_boundary().await;
     let ws = tokio::net::TcpListener::bind(ws_addr).await.unwrap();
     let fixture =
         Fixture::start_on(Venue::Binance, 5, vec![vec![closed(5, 1)]], None, ws, rest).await;

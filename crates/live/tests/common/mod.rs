@@ -65,12 +65,16 @@ impl Fixture {
         scripts: Vec<Vec<Step>>,
         tls: Option<&TestCa>,
     ) -> Fixture {
+        keep_off_minute_boundary().await;
         let ws = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let rest = TcpListener::bind("127.0.0.1:0").await.unwrap();
         Self::start_on(venue, published, scripts, tls, ws, rest).await
     }
 
     /// Like [`start`], on listeners the caller bound (to come up on a port a feed already tries).
+    /// The caller awaits [`keep_off_minute_boundary`] before binding: waiting here, with the
+    /// listeners bound and not accepted from, would leave a feed's timed-out handshakes in the
+    /// backlog to take the first script.
     pub async fn start_on(
         venue: Venue,
         published: i64,
@@ -79,11 +83,6 @@ impl Fixture {
         ws: TcpListener,
         rest: TcpListener,
     ) -> Fixture {
-        // Keep a test off a minute boundary: the warm-up window is aligned on wall minutes.
-        let into_minute = now_ms().rem_euclid(MS);
-        if into_minute > 50_000 {
-            tokio::time::sleep(Duration::from_millis((MS - into_minute + 200) as u64)).await;
-        }
         let now = now_ms();
         let base_ms = now - now.rem_euclid(MS) - published * MS;
         let state = Arc::new(Mutex::new(State {
@@ -165,6 +164,15 @@ impl Fixture {
             .iter()
             .map(|&(k, v)| (k, self.candle(k, v).close))
             .collect()
+    }
+}
+
+/// Waits out the last 10 s of a wall minute, so a test's candle timeline (aligned on wall minutes,
+/// like the warm-up window) does not move under it.
+pub async fn keep_off_minute_boundary() {
+    let into_minute = now_ms().rem_euclid(MS);
+    if into_minute > 50_000 {
+        tokio::time::sleep(Duration::from_millis((MS - into_minute + 200) as u64)).await;
     }
 }
 
