@@ -13,8 +13,8 @@
 //! * [`alloc`]: a counting global allocator for `zigquant_memory_bytes{type="heap"}`.
 //! * [`clock`]: a cheap monotonic clock for timing every request.
 #![deny(missing_docs)]
-// Only `alloc` (a `GlobalAlloc` impl cannot be written without it) and the one time-stamp
-// counter read in `clock` opt back in.
+// Only `alloc` (a `GlobalAlloc` impl cannot be written without it), the one time-stamp
+// counter read in `clock` and the cache-line prefetch hint in `encoding::prefetch` opt back in.
 #![deny(unsafe_code)]
 
 pub mod alloc;

@@ -20,6 +20,9 @@
 //!   `prometheus_protobuf` feature (`encode_to_vec`, which builds the prost messages and encodes
 //!   them). prometheus (tikv) is built without its `protobuf` feature (it would pull a second
 //!   protobuf runtime into the build): `prometheus=NaN`.
+//! * `store_only_*`: not a library: the bytes of our text scrape appended in 48-byte pieces
+//!   in our text encoder's turn (a second pass), nothing formatted. It shows what the output's
+//!   memory traffic alone costs when the peers' turns have pushed everything out of the caches.
 //! * `observe_classic` / `observe_native`: one pre-resolved histogram handle, values spread over
 //!   the buckets; native = classic buckets plus native buckets (factor 1.1, at most 160), against
 //!   prometheus-client's `Histogram::new_classic_and_native` (tikv has no native histogram: NaN).
@@ -100,39 +103,63 @@ fn encode_case(n: usize, iters: usize) {
     let (mut buf, mut pb, mut s, mut ps) = (Vec::new(), Vec::new(), String::new(), String::new());
     let enc = prometheus::TextEncoder::new();
     let protobuf = n >= 10_000;
-    // All encoders take turns, scrape after scrape, so a busy machine slows them alike.
-    let t = time_ms_interleaved(
-        iters,
-        &mut [
-            &mut || {
-                buf.clear();
-                z.encode(Format::Text, &mut buf);
-                black_box(&buf);
-            },
-            &mut || {
-                s.clear();
-                pc_encode(&mut s, &pc).expect("encode");
-                black_box(&s);
-            },
-            &mut || {
-                ps.clear();
-                enc.encode_utf8(&p.gather(), &mut ps).expect("encode");
-                black_box(&ps);
-            },
-            &mut || {
-                if protobuf {
-                    pb.clear();
-                    z.encode(Format::Protobuf, &mut pb);
-                    black_box(&pb);
-                }
-            },
-            &mut || {
-                if protobuf {
-                    black_box(pc_encode_protobuf(&pc).expect("encode"));
-                }
-            },
-        ],
-    );
+    // Stores only: as many bytes as our text scrape, appended in sample-sized pieces (48 bytes)
+    // to a reused buffer, nothing read or formatted, no prefetching. Measured in a second pass
+    // in our text encoder's place, so it finds the caches as the peers' turns leave them: what
+    // writing the output alone costs there (docs/benchmarks.md, "Text encoding and memory").
+    let piece = [b'x'; 48];
+    let mut stores_buf = Vec::new();
+    let mut stores_pass = false;
+    let (mut t, mut stores_only) = (Vec::new(), f64::NAN);
+    for pass in 0..if protobuf { 2 } else { 1 } {
+        // All encoders take turns, scrape after scrape, so a busy machine slows them alike.
+        let times = time_ms_interleaved(
+            iters,
+            &mut [
+                &mut || {
+                    if stores_pass {
+                        stores_buf.clear();
+                        while stores_buf.len() < buf.len() {
+                            stores_buf.extend_from_slice(&piece);
+                        }
+                        black_box(&stores_buf);
+                    } else {
+                        buf.clear();
+                        z.encode(Format::Text, &mut buf);
+                        black_box(&buf);
+                    }
+                },
+                &mut || {
+                    s.clear();
+                    pc_encode(&mut s, &pc).expect("encode");
+                    black_box(&s);
+                },
+                &mut || {
+                    ps.clear();
+                    enc.encode_utf8(&p.gather(), &mut ps).expect("encode");
+                    black_box(&ps);
+                },
+                &mut || {
+                    if protobuf {
+                        pb.clear();
+                        z.encode(Format::Protobuf, &mut pb);
+                        black_box(&pb);
+                    }
+                },
+                &mut || {
+                    if protobuf {
+                        black_box(pc_encode_protobuf(&pc).expect("encode"));
+                    }
+                },
+            ],
+        );
+        if pass == 0 {
+            t = times;
+            stores_pass = true;
+        } else {
+            stores_only = times[0];
+        }
+    }
     let label = match n {
         1_000 => "encode_1k",
         10_000 => "encode_10k",
@@ -140,12 +167,13 @@ fn encode_case(n: usize, iters: usize) {
     };
     print_case(label, t[0], t[1], t[2], "ms");
     if protobuf {
-        let label = if n == 10_000 {
-            "encode_protobuf_10k"
+        let (label, stores_label) = if n == 10_000 {
+            ("encode_protobuf_10k", "store_only_10k")
         } else {
-            "encode_protobuf_100k"
+            ("encode_protobuf_100k", "store_only_100k")
         };
         print_case(label, t[3], t[4], f64::NAN, "ms");
+        print_case(stores_label, stores_only, f64::NAN, f64::NAN, "ms");
     }
 }
 

@@ -4,6 +4,7 @@
 //! writing a line copies a few slices and formats its number.
 
 use super::numbers::{write_f64, write_u64, write_u64_line};
+use super::prefetch;
 
 /// Writes `name[suffix]{labels} ` (the part of a sample line before the value).
 #[inline]
@@ -105,6 +106,7 @@ impl SampleHeads {
 /// `{` and a space: the part of a sample line before the value.
 #[inline]
 fn write_head(open: &[u8], labels: &str, out: &mut Vec<u8>) {
+    prefetch::output_ahead(out);
     if labels.is_empty() {
         out.extend_from_slice(open.split_last().map_or(open, |(_, name)| name));
         out.push(b' ');
@@ -151,6 +153,7 @@ pub(crate) fn write_bucket_lines(
         return;
     }
     let start = out.len();
+    prefetch::output_ahead(out);
     out.extend_from_slice(&heads.bucket);
     if !labels.is_empty() {
         out.extend_from_slice(labels.as_bytes());
@@ -159,6 +162,7 @@ pub(crate) fn write_bucket_lines(
     let end = out.len();
     for (i, (c, tail)) in cumulative.iter().zip(heads.le_tails.iter()).enumerate() {
         if i > 0 {
+            prefetch::output_ahead(out);
             out.extend_from_within(start..end);
         }
         tail.write(out);

@@ -12,6 +12,7 @@
 mod lines;
 mod numbers;
 pub mod openmetrics;
+mod prefetch;
 pub mod protobuf;
 pub mod text;
 

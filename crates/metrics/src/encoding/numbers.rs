@@ -93,51 +93,62 @@ pub fn write_f64(v: f64, out: &mut Vec<u8>) {
 }
 
 /// Most decimal places [`write_short_decimal`] writes (`x.123456`).
-const SHORT_DECIMAL_DIGITS: usize = 6;
-const POW10: [f64; SHORT_DECIMAL_DIGITS + 1] = [1.0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6];
+const SHORT_DECIMAL_DIGITS: u32 = 6;
+const SHORT_DECIMAL_SCALE: f64 = 1e6;
 
 /// Writes a non-integer `v` with 1e-4 <= |v| < 1e9 that has a decimal of at most six places
 /// reading back as `v` (a price, a ratio, `0.25`: most gauges), exactly as Ryu spells it, and
 /// says whether it did; Ryu's general digit loop costs several times more for such values.
 ///
 /// Why it is Ryu's output: in that range the interval of reals that round to `v` is narrower
-/// than 1e-6, so it holds at most one decimal of k places for each k <= 6. For k = 1, 2, ...
-/// that decimal, if any, is `n / 10^k` with `n` the integer nearest `v * 10^k` (the product is
-/// within 2^-52 of it relatively, far less than 0.5); it reads back as `v` exactly when the
-/// correctly rounded division `n / 10^k` is `v`. The first k that works gives the decimal with
-/// the fewest digits, which is Ryu's (shortest; unique, so no tie to break), and Ryu writes a
-/// number of this size in plain notation: `[-]int.frac`, `frac` with exactly k digits.
+/// than 1e-6, so it holds at most one decimal of k places for each k <= 6. If some decimal of
+/// k <= 6 places reads back as `v`, it is also a decimal of six places, so the one six-place
+/// candidate decides: `n / 10^6` with `n` the integer nearest `v * 10^6` (the product is within
+/// 2^-52 of it relatively, far less than 0.5), which reads back as `v` exactly when the
+/// correctly rounded division `n / 10^6` is `v`. Its trailing zeros cut off give the decimal
+/// with the fewest digits, which is Ryu's (shortest; unique, so no tie to break), and Ryu
+/// writes a number of this size in plain notation: `[-]int.frac`, `frac` with exactly k
+/// digits. One test decides for every value, so a value that is not short costs one
+/// multiplication and comparison before Ryu, not six.
 #[inline]
 fn write_short_decimal(v: f64, out: &mut Vec<u8>) -> bool {
     let a = v.abs();
     if !(1e-4..1e9).contains(&a) {
         return false;
     }
-    for (k, scale) in POW10.iter().enumerate().skip(1) {
-        let p = a * scale;
-        // Below 2^50, so adding 0.5 is exact and the conversion rounds to nearest (through
-        // i64: one instruction each way, where u64 takes several).
-        let n = (p + 0.5) as i64;
-        // Cheap filter before the division: a decimal that reads back as `v` is within
-        // p * 2^-52 of p; anything farther cannot be one.
-        if (p - n as f64).abs() <= p * (4.0 * f64::EPSILON) && n as f64 / scale == a {
-            if v < 0.0 {
-                out.push(b'-');
-            }
-            let n = n.unsigned_abs();
-            let unit = 10u64.pow(k as u32);
-            write_u64(n / unit, out);
-            let mut frac = n % unit;
-            let mut digits = [b'.'; SHORT_DECIMAL_DIGITS + 1];
-            for d in digits[1..=k].iter_mut().rev() {
-                *d = b'0' + (frac % 10) as u8;
-                frac /= 10;
-            }
-            out.extend_from_slice(&digits[..=k]);
-            return true;
-        }
+    let p = a * SHORT_DECIMAL_SCALE;
+    // Below 2^50, so adding 0.5 is exact and the conversion rounds to nearest (through i64:
+    // one instruction each way, where u64 takes several).
+    let n = (p + 0.5) as i64;
+    // Cheap filter before the division: a decimal that reads back as `v` is within p * 2^-52
+    // of p; anything farther cannot be one.
+    if (p - n as f64).abs() > p * (4.0 * f64::EPSILON) || n as f64 / SHORT_DECIMAL_SCALE != a {
+        return false;
     }
-    false
+    let mut n = n.unsigned_abs();
+    let mut places = SHORT_DECIMAL_DIGITS;
+    while places > 0 && n.is_multiple_of(10) {
+        n /= 10;
+        places -= 1;
+    }
+    if places == 0 {
+        // An integer: the caller writes those.
+        return false;
+    }
+    if v < 0.0 {
+        out.push(b'-');
+    }
+    let unit = 10u64.pow(places);
+    write_u64(n / unit, out);
+    let mut frac = n % unit;
+    let mut digits = [b'.'; SHORT_DECIMAL_DIGITS as usize + 1];
+    let k = places as usize;
+    for d in digits[1..=k].iter_mut().rev() {
+        *d = b'0' + (frac % 10) as u8;
+        frac /= 10;
+    }
+    out.extend_from_slice(&digits[..=k]);
+    true
 }
 
 /// Unix milliseconds as seconds with up to three decimals, exactly (`1700000000.123`).
@@ -282,9 +293,16 @@ mod tests {
                     continue;
                 }
                 let mut out = Vec::new();
+                let spelled = ryu(v);
                 if write_short_decimal(v, &mut out) {
-                    assert_eq!(String::from_utf8(out).expect("ascii"), ryu(v), "{v:e}");
+                    assert_eq!(String::from_utf8(out).expect("ascii"), spelled, "{v:e}");
                     taken += 1;
+                } else {
+                    // Declined only when Ryu's spelling is not a short plain decimal in range.
+                    let short = (1e-4..1e9).contains(&v.abs())
+                        && !spelled.contains('e')
+                        && spelled.split_once('.').is_some_and(|(_, f)| f.len() <= 6);
+                    assert!(!short, "{spelled} could have taken the short path");
                 }
             }
         }

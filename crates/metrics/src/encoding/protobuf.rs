@@ -13,7 +13,7 @@
 //! written, zero or not; repeated numbers are not packed (proto2's default); a nested message's
 //! length is backpatched after it is written (see [`open`]).
 
-use super::{FamilyMeta, MetricType};
+use super::{prefetch, FamilyMeta, MetricType};
 use crate::metrics::exemplar::{ExemplarCell, ExemplarData};
 use crate::metrics::native::{NativeSnapshot, ZERO_THRESHOLD};
 
@@ -233,6 +233,7 @@ pub(crate) fn write_family(
 /// One gauge `Metric`.
 #[inline]
 pub(crate) fn write_gauge(labels: &[u8], v: f64, out: &mut Vec<u8>) {
+    prefetch::output_ahead(out);
     key(family::METRIC, LEN, out);
     varint((labels.len() + 11) as u64, out);
     out.extend_from_slice(labels);
@@ -251,6 +252,7 @@ pub(crate) fn write_counter(
     created_ms: Option<i64>,
     out: &mut Vec<u8>,
 ) {
+    prefetch::output_ahead(out);
     let m = open(family::METRIC, 1 + usize::from(labels.len() > 100), out);
     out.extend_from_slice(labels);
     let c = open(metric::COUNTER, 1, out);
@@ -276,6 +278,7 @@ pub(crate) struct HistogramParts<'a> {
 
 /// One histogram `Metric`: classic buckets (with exemplars), native buckets when present.
 pub(crate) fn write_histogram(labels: &[u8], h: &HistogramParts<'_>, out: &mut Vec<u8>) {
+    prefetch::output_ahead(out);
     let m = open(family::METRIC, 2, out);
     out.extend_from_slice(labels);
     let hm = open(metric::HISTOGRAM, 2, out);
@@ -283,6 +286,9 @@ pub(crate) fn write_histogram(labels: &[u8], h: &HistogramParts<'_>, out: &mut V
     uint(histogram::SAMPLE_COUNT, count, out);
     double(histogram::SAMPLE_SUM, h.sum, out);
     for (i, bound) in h.bounds.iter().enumerate() {
+        if i % 4 == 0 {
+            prefetch::output_ahead(out);
+        }
         let b = open(histogram::BUCKET, 1, out);
         uint(1, h.cumulative.get(i).copied().unwrap_or(count), out);
         double(2, *bound, out);
