@@ -17,10 +17,28 @@ use crate::{Counter, Family, Gauge, Histogram, LabelDomain, MetricsError};
 pub struct Registry {
     collectors: RwLock<Vec<Arc<dyn Collect>>>,
     names: Mutex<HashSet<String>>,
-    /// Size of the previous exposition in each [`Format`] (indexed by `format as usize`), to
-    /// reserve the buffer once: the formats differ in size by 2-3x, and a Prometheus with
-    /// native histograms scrapes protobuf while a person's `curl` gets text.
-    last_len: [AtomicUsize; 3],
+    /// Size of the previous exposition in each [`Format`], to reserve the buffer once: the
+    /// formats differ in size by 2-3x, and a Prometheus with native histograms scrapes protobuf
+    /// while a person's `curl` gets text.
+    last_len: PerFormat<AtomicUsize>,
+}
+
+/// One `T` per [`Format`]; a new format does not compile until it has its own.
+#[derive(Default)]
+struct PerFormat<T> {
+    text: T,
+    openmetrics: T,
+    protobuf: T,
+}
+
+impl<T> PerFormat<T> {
+    fn get(&self, format: Format) -> &T {
+        match format {
+            Format::Text => &self.text,
+            Format::OpenMetrics => &self.openmetrics,
+            Format::Protobuf => &self.protobuf,
+        }
+    }
 }
 
 /// Is `name` a valid metric name (`[a-zA-Z_:][a-zA-Z0-9_:]*`)?
@@ -212,7 +230,7 @@ impl Registry {
     /// stream of length-delimited `MetricFamily` messages for protobuf).
     pub fn encode(&self, format: Format, out: &mut Vec<u8>) {
         let start = out.len();
-        let last_len = &self.last_len[format as usize];
+        let last_len = self.last_len.get(format);
         let expected = last_len.load(Relaxed);
         out.reserve(expected + expected / 8);
         let mut scratch = Scratch::default();
