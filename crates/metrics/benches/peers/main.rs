@@ -106,7 +106,7 @@ fn encode_case(n: usize, iters: usize) {
     // Stores only: as many bytes as our text scrape, appended in sample-sized pieces (48 bytes)
     // to a reused buffer, nothing read or formatted, no prefetching. Measured in a second pass
     // in our text encoder's place, so it finds the caches as the peers' turns leave them: what
-    // writing the output alone costs there (docs/benchmarks.md, "Text encoding and memory").
+    // writing the output alone costs there (docs/benchmarks.md §8, "the output prefetched").
     let piece = [b'x'; 48];
     let mut stores_buf = Vec::new();
     let mut stores_pass = false;

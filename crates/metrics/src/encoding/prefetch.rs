@@ -4,9 +4,9 @@
 //! the last scrape. Each small store into a line that is not in the cache has to fetch the line
 //! first, and once the store buffer is full of such stores the CPU stops: the encoder's own work
 //! and the memory traffic then take turns instead of overlapping (measured: a 10k-series scrape
-//! took the store-only floor of the bench *plus* its warm compute time). Prefetching the lines a
-//! few hundred bytes ahead of the write position fetches them while the encoder formats the
-//! lines before them.
+//! took the bench's `store_only_10k` time *plus* its warm compute time). Prefetching the lines
+//! 1 KiB ahead of the write position fetches them while the encoder formats the lines before
+//! them (docs/benchmarks.md §8: 512 bytes ahead was slower, 2-4 KiB the same).
 
 /// How far ahead of the write position the lines are requested (a few sample lines: far
 /// enough to cover memory latency, near enough to still be in the cache when written).
